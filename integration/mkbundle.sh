@@ -1,0 +1,30 @@
+#!/bin/sh
+# Builds an OCI bundle at $1: a busybox rootfs from Debian's busybox-static (no network) and a
+# default config.json from `husk spec`. Usage: integration/mkbundle.sh DIR [HUSK]
+set -eu
+dir=${1:?usage: mkbundle.sh DIR [HUSK]}
+husk=${2:-$(cd "$(dirname "$0")/.." && pwd)/build/runtime/husk}
+bb=/bin/busybox
+[ -x "$bb" ] || { echo "mkbundle: $bb not found (apt-get install busybox-static)" >&2; exit 1; }
+mkdir -p "$dir/rootfs"
+cd "$dir/rootfs"
+mkdir -p bin sbin usr/bin usr/sbin etc dev proc sys tmp root home var/run
+cp "$bb" bin/busybox
+for applet in $(./bin/busybox --list-full); do
+  [ -e "$applet" ] || ln -s /bin/busybox "$applet"
+done
+chmod 1777 tmp
+cat > etc/passwd <<'P'
+root:x:0:0:root:/root:/bin/sh
+daemon:x:1:1:daemon:/usr/sbin:/bin/false
+nobody:x:65534:65534:nobody:/nonexistent:/bin/false
+P
+cat > etc/group <<'G'
+root:x:0:
+daemon:x:1:
+tty:x:5:
+nogroup:x:65534:
+G
+echo "nameserver 127.0.0.1" > etc/resolv.conf
+cd ..
+[ -f config.json ] || "$husk" spec

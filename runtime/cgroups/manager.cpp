@@ -1,0 +1,273 @@
+#include "manager.hpp"
+
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include <sstream>
+#include <thread>
+
+#include "error.hpp"
+#include "fs.hpp"
+#include "log.hpp"
+
+namespace husk::cgroups {
+namespace {
+
+bool is_cgroup2(const std::string& path) {
+    struct statfs st;
+    return ::statfs(path.c_str(), &st) == 0 && st.f_type == CGROUP2_SUPER_MAGIC;
+}
+
+std::string trim(const std::string& s) {
+    size_t e = s.find_last_not_of(" \n\t");
+    return e == std::string::npos ? std::string() : s.substr(0, e + 1);
+}
+
+// The v1 hierarchies mounted under root, from mountinfo: (controllers, mountpoint).
+std::vector<std::pair<std::string, std::string>> v1_mounts(const std::string& root) {
+    std::vector<std::pair<std::string, std::string>> out;
+    std::string info;
+    if (!fs::try_read_file("/proc/self/mountinfo", info)) return out;
+    std::istringstream lines(info);
+    std::string line;
+    while (std::getline(lines, line)) {
+        size_t dash = line.find(" - ");
+        if (dash == std::string::npos) continue;
+        std::istringstream pre(line.substr(0, dash)), post(line.substr(dash + 3));
+        std::string id, parent, devno, mroot, mpoint, fstype, source, opts;
+        pre >> id >> parent >> devno >> mroot >> mpoint;
+        post >> fstype >> source >> opts;
+        if (fstype != "cgroup" || mpoint.rfind(root + "/", 0) != 0) continue;
+        std::string controllers;
+        std::istringstream os(opts);
+        std::string o;
+        while (std::getline(os, o, ',')) {
+            if (o == "rw" || o == "ro" || o == "clone_children" || o == "noprefix" || o.rfind("release_agent", 0) == 0 ||
+                o == "xattr")
+                continue;
+            controllers += (controllers.empty() ? "" : ",") + o;
+        }
+        out.emplace_back(controllers, mpoint);
+    }
+    return out;
+}
+
+// Our own cgroup in a hierarchy, from /proc/self/cgroup ("" key for cgroup2).
+std::string own_cgroup(const std::string& controllers) {
+    std::string text;
+    if (!fs::try_read_file("/proc/self/cgroup", text)) return "/";
+    std::istringstream lines(text);
+    std::string line;
+    while (std::getline(lines, line)) {
+        size_t a = line.find(':'), b = line.find(':', a + 1);
+        if (a == std::string::npos || b == std::string::npos) continue;
+        std::string ctrls = line.substr(a + 1, b - a - 1);
+        if (ctrls == controllers) return line.substr(b + 1);
+    }
+    return "/";
+}
+
+void copy_cpuset_from_parent(const std::string& dir) {
+    std::string parent = dir.substr(0, dir.rfind('/'));
+    for (const char* f : {"cpuset.cpus", "cpuset.mems"}) {
+        std::string cur;
+        if (fs::try_read_file(dir + "/" + f, cur) && !trim(cur).empty()) continue;
+        std::string val;
+        if (fs::try_read_file(parent + "/" + f, val) && !trim(val).empty()) fs::write_file(dir + "/" + f, trim(val), O_WRONLY);
+    }
+}
+
+}  // namespace
+
+Layout detect_layout(const std::string& mountpoint) {
+    if (is_cgroup2(mountpoint)) return Layout::V2;
+    if (is_cgroup2(mountpoint + "/unified")) return Layout::Hybrid;
+    return Layout::V1;
+}
+
+const char* layout_name(Layout l) {
+    switch (l) {
+        case Layout::V1: return "v1";
+        case Layout::V2: return "v2";
+        case Layout::Hybrid: return "hybrid";
+    }
+    return "?";
+}
+
+Manager Manager::plan(const std::string& cgroups_path, const std::string& id, const std::string& root) {
+    for (const auto& part : {std::string("/") + cgroups_path + "/"}) {
+        if (part.find("/../") != std::string::npos)
+            throw Error("linux.cgroupsPath: \"" + cgroups_path + "\" must not contain \"..\"");
+    }
+    if (cgroups_path.find(':') != std::string::npos && cgroups_path.find('/') == std::string::npos)
+        throw Error("linux.cgroupsPath: \"" + cgroups_path +
+                    "\" is a systemd slice:prefix:name path; the systemd cgroup driver is not supported yet");
+    Manager m;
+    m.layout_ = detect_layout(root);
+    bool relative = !cgroups_path.empty() && cgroups_path[0] != '/';
+    m.path_ = cgroups_path.empty() ? "/husk/" + id : fs::clean(cgroups_path);
+    auto add = [&](const std::string& controllers, const std::string& mountpoint) {
+        std::string base = relative ? own_cgroup(controllers) : "/";
+        std::string rel = fs::clean(base + "/" + m.path_);
+        m.hierarchies_.push_back({controllers, mountpoint, fs::clean(mountpoint + rel), false});
+    };
+    if (m.layout_ == Layout::V2) {
+        add("", root);
+    } else {
+        for (auto& [ctrls, mp] : v1_mounts(root)) add(ctrls, mp);
+        if (m.layout_ == Layout::Hybrid) add("", root + "/unified");
+    }
+    return m;
+}
+
+Manager Manager::restore(const nlohmann::json& saved) {
+    Manager m;
+    std::string layout = saved.value("layout", "v2");
+    m.layout_ = layout == "v1" ? Layout::V1 : layout == "hybrid" ? Layout::Hybrid : Layout::V2;
+    m.path_ = saved.value("path", "");
+    for (auto& h : saved.value("hierarchies", nlohmann::json::array()))
+        m.hierarchies_.push_back({h.value("controllers", ""), h.value("mountpoint", ""), h.value("dir", ""),
+                                  h.value("created", false)});
+    return m;
+}
+
+nlohmann::json Manager::save() const {
+    nlohmann::json j;
+    j["layout"] = layout_name(layout_);
+    j["path"] = path_;
+    j["hierarchies"] = nlohmann::json::array();
+    for (auto& h : hierarchies_)
+        j["hierarchies"].push_back(
+            {{"controllers", h.controllers}, {"mountpoint", h.mountpoint}, {"dir", h.dir}, {"created", h.created}});
+    return j;
+}
+
+const Hierarchy* Manager::find(const std::string& controller) const {
+    for (auto& h : hierarchies_) {
+        if (controller.empty() ? h.unified() : false) return &h;
+        std::istringstream cs(h.controllers);
+        std::string c;
+        while (std::getline(cs, c, ','))
+            if (c == controller) return &h;
+    }
+    return nullptr;
+}
+
+void Manager::create() {
+    for (auto& h : hierarchies_) {
+        struct stat st;
+        if (::stat(h.dir.c_str(), &st) == 0) continue;
+        bool cpuset = h.controllers.find("cpuset") != std::string::npos;
+        std::string rel = h.dir.substr(h.mountpoint.size());
+        std::string cur = h.mountpoint;
+        size_t pos = 1;
+        while (pos <= rel.size()) {
+            size_t next = rel.find('/', pos);
+            if (next == std::string::npos) next = rel.size();
+            cur = h.mountpoint + rel.substr(0, next);
+            pos = next + 1;
+            if (::mkdir(cur.c_str(), 0755) != 0) {
+                if (errno == EEXIST) continue;
+                throw_errno("create cgroup " + cur);
+            }
+            if (cpuset) copy_cpuset_from_parent(cur);
+        }
+        h.created = true;
+    }
+}
+
+void Manager::apply(const spec::Resources&) {
+    log::debug("cgroup resources are not applied by this build");
+}
+
+int Manager::open_unified() const {
+    for (auto& h : hierarchies_)
+        if (h.unified() && layout_ == Layout::V2) return ::open(h.dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    return -1;
+}
+
+void Manager::add(pid_t pid) {
+    for (auto& h : hierarchies_) fs::write_file(h.dir + "/cgroup.procs", std::to_string(pid), O_WRONLY);
+}
+
+void Manager::destroy() {
+    for (auto& h : hierarchies_) {
+        if (!h.created) continue;
+        // A cgroup whose last task has just exited can be briefly busy.
+        for (int i = 0; i < 100; ++i) {
+            if (::rmdir(h.dir.c_str()) == 0 || errno == ENOENT) break;
+            if (errno != EBUSY) throw_errno("remove cgroup " + h.dir);
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        // Remove the parents we made for an empty cgroupsPath (/husk); others may share them.
+        std::string parent = h.dir.substr(0, h.dir.rfind('/'));
+        if (path_.rfind("/husk/", 0) == 0 && parent == fs::clean(h.mountpoint + "/husk")) ::rmdir(parent.c_str());
+    }
+}
+
+void Manager::freeze() {
+    if (const Hierarchy* f = find("freezer")) {
+        fs::write_file(f->dir + "/freezer.state", "FROZEN", O_WRONLY);
+        for (int i = 0; i < 1000; ++i) {
+            std::string st;
+            fs::try_read_file(f->dir + "/freezer.state", st);
+            if (trim(st) == "FROZEN") return;
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+        throw Error("freeze cgroup " + f->dir + ": timed out");
+    }
+    for (auto& h : hierarchies_) {
+        if (!h.unified()) continue;
+        fs::write_file(h.dir + "/cgroup.freeze", "1", O_WRONLY);
+        for (int i = 0; i < 1000; ++i) {
+            std::string ev;
+            fs::try_read_file(h.dir + "/cgroup.events", ev);
+            if (ev.find("frozen 1") != std::string::npos) return;
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+        throw Error("freeze cgroup " + h.dir + ": timed out");
+    }
+    throw Error("pause: the host has no freezer cgroup");
+}
+
+void Manager::thaw() {
+    if (const Hierarchy* f = find("freezer")) {
+        fs::write_file(f->dir + "/freezer.state", "THAWED", O_WRONLY);
+        return;
+    }
+    for (auto& h : hierarchies_)
+        if (h.unified()) fs::write_file(h.dir + "/cgroup.freeze", "0", O_WRONLY);
+}
+
+bool Manager::frozen() const {
+    std::string st;
+    if (const Hierarchy* f = find("freezer")) {
+        return fs::try_read_file(f->dir + "/freezer.state", st) && trim(st) != "THAWED";
+    }
+    for (auto& h : hierarchies_)
+        if (h.unified() && fs::try_read_file(h.dir + "/cgroup.freeze", st)) return trim(st) == "1";
+    return false;
+}
+
+std::vector<pid_t> Manager::pids() const {
+    std::vector<pid_t> out;
+    const Hierarchy* h = layout_ == Layout::V2 ? find("") : find("pids");
+    if (!h && !hierarchies_.empty()) h = &hierarchies_.front();
+    std::string text;
+    if (!h || !fs::try_read_file(h->dir + "/cgroup.procs", text)) return out;
+    std::istringstream in(text);
+    pid_t p;
+    while (in >> p) out.push_back(p);
+    return out;
+}
+
+void Manager::signal_all(int sig) const {
+    for (pid_t p : pids()) ::kill(p, sig);
+}
+
+}  // namespace husk::cgroups

@@ -1,0 +1,66 @@
+// A container's cgroup across every hierarchy the host has: cgroup v1 controllers, the cgroup2
+// (unified) hierarchy, or both on hybrid hosts. Owns creation, membership, freezing and removal.
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "config.hpp"
+
+namespace husk::cgroups {
+
+enum class Layout { V1, V2, Hybrid };
+Layout detect_layout(const std::string& mountpoint = "/sys/fs/cgroup");
+const char* layout_name(Layout l);
+
+// One mounted hierarchy and the container's directory in it.
+struct Hierarchy {
+    std::string controllers;  // "memory", "cpu,cpuacct", "" for cgroup2
+    std::string mountpoint;   // /sys/fs/cgroup/memory
+    std::string dir;          // mountpoint + container path
+    bool created = false;     // we made dir (delete removes only those)
+    bool unified() const { return controllers.empty(); }
+};
+
+class Manager {
+public:
+    // Plans the container's cgroup from linux.cgroupsPath as runc's cgroupfs driver does:
+    // absolute paths are under each hierarchy's root, relative ones under husk's own cgroup,
+    // and an empty one becomes /husk/<id>. Nothing is created yet. `root` is the cgroupfs
+    // mount (a fake tree in unit tests).
+    static Manager plan(const std::string& cgroups_path, const std::string& id,
+                        const std::string& root = "/sys/fs/cgroup");
+    static Manager restore(const nlohmann::json& saved);
+    nlohmann::json save() const;
+
+    Layout layout() const { return layout_; }
+    const std::string& path() const { return path_; }
+    const std::vector<Hierarchy>& hierarchies() const { return hierarchies_; }
+    const Hierarchy* find(const std::string& controller) const;
+
+    void create();
+    void apply(const spec::Resources& resources);
+    // An O_PATH fd of the cgroup2 directory for clone3(CLONE_INTO_CGROUP), or -1 on v1.
+    int open_unified() const;
+    void add(pid_t pid);
+    // Removes the directories create() made, deepest first; quietly skips missing ones.
+    void destroy();
+
+    void freeze();
+    void thaw();
+    bool frozen() const;
+    std::vector<pid_t> pids() const;
+    void signal_all(int sig) const;
+
+private:
+    Layout layout_ = Layout::V2;
+    std::string path_;
+    std::vector<Hierarchy> hierarchies_;
+};
+
+}  // namespace husk::cgroups

@@ -1,0 +1,33 @@
+#include "args.hpp"
+#include "commands.hpp"
+#include "container.hpp"
+#include "error.hpp"
+
+namespace husk::cli {
+
+int cmd_create(const Globals& g, std::vector<std::string> argv) {
+    container::CreateOptions opt;
+    opt.bundle = ".";
+    Args a(std::move(argv));
+    a.value({"bundle", "b"}, &opt.bundle);
+    a.value({"console-socket"}, &opt.console_socket);
+    a.value({"pid-file"}, &opt.pid_file);
+    a.value({"pidfd-socket"}, &opt.pidfd_socket);
+    a.boolean({"no-pivot"}, &opt.no_pivot);
+    a.boolean({"no-new-keyring"}, &opt.no_new_keyring);
+    a.integer({"preserve-fds"}, &opt.preserve_fds);
+    auto pos = a.parse();
+    if (a.help())
+        return print_usage("create [-b BUNDLE] [--console-socket PATH] [--pid-file PATH] [--no-pivot] "
+                           "[--no-new-keyring] [--preserve-fds N] CONTAINER-ID",
+                           "Create a container; it waits for `husk start` to run its process.");
+    expect_args("create", pos, 1, 1);
+    if (g.systemd_cgroup) throw Error("--systemd-cgroup: the systemd cgroup driver is not supported yet");
+    if (!opt.pidfd_socket.empty()) throw Error("--pidfd-socket: not supported yet");
+    opt.root = g.root;
+    opt.id = pos[0];
+    container::create(opt);
+    return 0;
+}
+
+}  // namespace husk::cli

@@ -1,0 +1,54 @@
+// state and list: what runc prints, in runc's shapes.
+#include <cstdio>
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "args.hpp"
+#include "commands.hpp"
+#include "container.hpp"
+#include "error.hpp"
+
+namespace husk::cli {
+
+int cmd_state(const Globals& g, std::vector<std::string> argv) {
+    Args a(std::move(argv));
+    auto pos = a.parse();
+    if (a.help()) return print_usage("state CONTAINER-ID", "Print the container's state as JSON.");
+    expect_args("state", pos, 1, 1);
+    std::cout << spec::state_to_runc_json(container::state(g.root, pos[0])) << "\n";
+    return 0;
+}
+
+int cmd_list(const Globals& g, std::vector<std::string> argv) {
+    std::string format = "table";
+    bool quiet = false;
+    Args a(std::move(argv));
+    a.value({"format", "f"}, &format);
+    a.boolean({"quiet", "q"}, &quiet);
+    auto pos = a.parse();
+    if (a.help()) return print_usage("list [-f table|json] [-q]", "List containers.");
+    expect_args("list", pos, 0, 0);
+    if (format != "table" && format != "json") throw Error("--format: invalid format \"" + format + "\" (table or json)");
+    auto states = container::list(g.root);
+    if (quiet) {
+        for (auto& s : states) std::cout << s.id << "\n";
+        return 0;
+    }
+    if (format == "json") {
+        nlohmann::ordered_json arr = nlohmann::ordered_json::array();
+        for (auto& s : states) arr.push_back(nlohmann::ordered_json::parse(spec::state_to_runc_json(s)));
+        std::cout << (states.empty() ? "null" : arr.dump()) << "\n";
+        return 0;
+    }
+    size_t w = 2;
+    for (auto& s : states) w = std::max(w, s.id.size());
+    std::printf("%-*s   %-10s %-10s %-40s %-30s %s\n", static_cast<int>(w), "ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER");
+    for (auto& s : states)
+        std::printf("%-*s   %-10d %-10s %-40s %-30s %s\n", static_cast<int>(w), s.id.c_str(),
+                    s.status == "stopped" ? 0 : s.pid, s.status.c_str(), s.bundle.c_str(), s.created.c_str(),
+                    s.owner.c_str());
+    return 0;
+}
+
+}  // namespace husk::cli

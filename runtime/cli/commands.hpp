@@ -1,0 +1,41 @@
+// The CLI commands: each parses its own flags and calls the container library.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace husk::cli {
+
+struct Globals {
+    std::string root = "/run/husk";
+    std::string log;
+    std::string log_format = "text";
+    bool debug = false;
+    bool systemd_cgroup = false;
+    std::string rootless = "auto";
+};
+
+using Command = int (*)(const Globals&, std::vector<std::string>);
+
+struct CommandInfo {
+    const char* name;
+    Command run;
+    const char* summary;
+};
+
+int cmd_create(const Globals&, std::vector<std::string>);
+int cmd_run(const Globals&, std::vector<std::string>);
+int cmd_start(const Globals&, std::vector<std::string>);
+int cmd_state(const Globals&, std::vector<std::string>);
+int cmd_list(const Globals&, std::vector<std::string>);
+int cmd_kill(const Globals&, std::vector<std::string>);
+int cmd_delete(const Globals&, std::vector<std::string>);
+int cmd_pause(const Globals&, std::vector<std::string>);
+int cmd_resume(const Globals&, std::vector<std::string>);
+int cmd_spec(const Globals&, std::vector<std::string>);
+int cmd_features(const Globals&, std::vector<std::string>);
+
+// Prints "Usage: husk <usage>" and the summary, for --help.
+int print_usage(const char* usage, const char* summary);
+
+}  // namespace husk::cli

@@ -1,0 +1,446 @@
+#include "container.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <pwd.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstdlib>
+#include <functional>
+
+#include "cgroups/manager.hpp"
+#include "config.hpp"
+#include "error.hpp"
+#include "fs.hpp"
+#include "hooks.hpp"
+#include "init.hpp"
+#include "log.hpp"
+#include "namespaces.hpp"
+#include "process_util.hpp"
+#include "security.hpp"
+#include "unix_socket.hpp"
+
+namespace husk::container {
+namespace {
+
+// Undo steps of a create that did not finish, newest first.
+class Rollback {
+public:
+    void add(std::function<void()> f) { steps_.push_back(std::move(f)); }
+    void run() noexcept {
+        for (auto it = steps_.rbegin(); it != steps_.rend(); ++it) {
+            try {
+                (*it)();
+            } catch (const std::exception& e) {
+                log::warn(std::string("cleanup after failed create: ") + e.what());
+            }
+        }
+        steps_.clear();
+    }
+
+private:
+    std::vector<std::function<void()>> steps_;
+};
+
+// struct clone_args from <linux/sched.h>, which does not mix with glibc's <sched.h>.
+struct CloneArgs {
+    uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup;
+};
+constexpr uint64_t kCloneIntoCgroup = 0x200000000ULL;
+
+pid_t clone3(uint64_t flags, int* pidfd, int cgroup_fd) {
+    CloneArgs a{};
+    a.flags = flags | CLONE_PIDFD | (cgroup_fd >= 0 ? kCloneIntoCgroup : 0);
+    a.pidfd = reinterpret_cast<uint64_t>(pidfd);
+    a.exit_signal = SIGCHLD;
+    a.cgroup = cgroup_fd >= 0 ? static_cast<uint64_t>(cgroup_fd) : 0;
+    return static_cast<pid_t>(::syscall(SYS_clone3, &a, sizeof a));
+}
+
+std::string owner_name() {
+    passwd* pw = ::getpwuid(::geteuid());
+    return pw ? pw->pw_name : std::to_string(::geteuid());
+}
+
+std::string resolve_rootfs(const std::string& bundle, const spec::Root& root) {
+    std::string path = root.path;
+    if (path[0] != '/') {
+        std::string rel = fs::clean(path);
+        if (rel == ".." || rel.rfind("../", 0) == 0)
+            throw Error("root.path: \"" + root.path + "\" escapes the bundle directory");
+        path = bundle + "/" + rel;
+    }
+    char real[PATH_MAX];
+    if (!::realpath(path.c_str(), real)) throw_errno("root.path: " + path);
+    struct stat st;
+    if (::stat(real, &st) != 0 || !S_ISDIR(st.st_mode)) throw Error("root.path: " + path + " is not a directory");
+    return real;
+}
+
+// Only sysctls that belong to a namespace the container has its own of may be set.
+void validate_sysctls(const spec::Config& c) {
+    if (!c.linux) return;
+    auto has_ns = [&](const char* type) { return c.linux->find_namespace(type) != nullptr; };
+    for (const auto& [key, value] : c.linux->sysctl) {
+        bool ok = false;
+        if (key.rfind("kernel.msg", 0) == 0 || key == "kernel.sem" || key.rfind("kernel.shm", 0) == 0 ||
+            key.rfind("fs.mqueue.", 0) == 0)
+            ok = has_ns("ipc");
+        else if (key.rfind("net.", 0) == 0)
+            ok = has_ns("network");
+        else if (key == "kernel.hostname" || key == "kernel.domainname")
+            ok = has_ns("uts");
+        if (!ok) throw Error("linux.sysctl: \"" + key + "\" is not in a namespace of the container's own");
+        if (key.find("..") != std::string::npos || key.find('/') != std::string::npos)
+            throw Error("linux.sysctl: invalid key \"" + key + "\"");
+    }
+}
+
+void write_pid_file(const std::string& path, pid_t pid) {
+    std::string tmp = path + ".husk-tmp";
+    fs::write_file(tmp, std::to_string(pid), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (::rename(tmp.c_str(), path.c_str()) != 0) {
+        ::unlink(tmp.c_str());
+        throw_errno("--pid-file: rename to " + path);
+    }
+}
+
+void send_msg(int fd, char type, const std::string& text = {}) {
+    std::string m(1, type);
+    m += text;
+    if (::send(fd, m.data(), m.size(), MSG_NOSIGNAL) < 0) throw_errno("sync with container init");
+}
+
+std::string recv_msg(int fd, char& type) {
+    std::string buf(1 << 16, '\0');
+    ssize_t n;
+    while ((n = ::recv(fd, buf.data(), buf.size(), 0)) < 0) {
+        if (errno != EINTR) throw_errno("sync with container init");
+    }
+    if (n == 0) {
+        type = 0;
+        return {};
+    }
+    type = buf[0];
+    return buf.substr(1, n - 1);
+}
+
+spec::State make_state(const Record& r, const std::string& status) {
+    spec::State s;
+    s.id = r.id;
+    s.status = status;
+    s.pid = r.pid;
+    s.bundle = r.bundle;
+    s.rootfs = r.rootfs;
+    s.created = r.created;
+    s.owner = r.owner;
+    s.annotations = r.annotations;
+    return s;
+}
+
+std::optional<spec::Config> saved_config(const ContainerDir& dir) {
+    std::string text;
+    if (!fs::try_read_file(dir.file("config.json"), text)) return std::nullopt;
+    try {
+        return spec::parse_config(text);
+    } catch (const std::exception& e) {
+        log::warn(std::string("saved config: ") + e.what());
+        return std::nullopt;
+    }
+}
+
+UniqueFd open_pidfd(const Record& r) {
+    UniqueFd fd(static_cast<int>(::syscall(SYS_pidfd_open, r.pid, 0)));
+    if (!fd || !proc::alive(r.pid, r.pid_start)) return UniqueFd();
+    return fd;
+}
+
+bool wait_gone(int pidfd, int timeout_ms) {
+    pollfd p{pidfd, POLLIN, 0};
+    int n;
+    while ((n = ::poll(&p, 1, timeout_ms)) < 0 && errno == EINTR) {
+    }
+    return n > 0;
+}
+
+}  // namespace
+
+std::string status_of(const ContainerDir& dir, const Record& r) {
+    if (!proc::alive(r.pid, r.pid_start)) return "stopped";
+    if (fs::exists(dir.file("exec.fifo"))) return "created";
+    if (!r.cgroup.empty() && cgroups::Manager::restore(r.cgroup).frozen()) return "paused";
+    return "running";
+}
+
+Created create(const CreateOptions& opt) {
+    validate_id(opt.id);
+    char real_bundle[PATH_MAX];
+    if (!::realpath(opt.bundle.c_str(), real_bundle)) throw_errno("bundle " + opt.bundle);
+    std::string bundle = real_bundle;
+    std::string text;
+    if (!fs::try_read_file(bundle + "/config.json", text)) throw_errno("bundle " + bundle + ": read config.json");
+    spec::Config config = spec::parse_config(text);
+    if (!config.process) throw Error("process: is required to create a container");
+    const spec::Process& proc = *config.process;
+    if (proc.args.empty()) throw Error("process.args: is required and must not be empty");
+    std::string rootfs = resolve_rootfs(bundle, config.root);
+    security::validate(proc);
+    validate_sysctls(config);
+    ns::Plan plan = ns::plan(config.linux ? &*config.linux : nullptr);
+    if (!(plan.new_flags & CLONE_NEWNS) && !plan.joined(CLONE_NEWNS))
+        throw Error("linux.namespaces: a mount namespace is required");
+
+    UniqueFd console_sock, console_peer;
+    if (proc.terminal) {
+        if (!opt.console_socket.empty()) {
+            try {
+                console_sock = unix_socket::connect(opt.console_socket);
+            } catch (const std::exception& e) {
+                throw Error(std::string("--console-socket: ") + e.what());
+            }
+        } else if (opt.foreground) {
+            int sv[2];
+            if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) throw_errno("socketpair");
+            console_sock.reset(sv[1]);
+            console_peer.reset(sv[0]);
+        } else {
+            throw Error("process.terminal is true: --console-socket is required");
+        }
+    } else if (!opt.console_socket.empty()) {
+        throw Error("--console-socket given but process.terminal is false");
+    }
+
+    Rollback rollback;
+    ContainerDir dir = ContainerDir::create(opt.root, opt.id);
+    rollback.add([&] { dir.remove(); });
+    try {
+    fs::write_file(dir.file("config.json"), text, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (::mkfifo(dir.file("exec.fifo").c_str(), 0622) != 0) throw_errno("mkfifo " + dir.file("exec.fifo"));
+    UniqueFd fifo(::open(dir.file("exec.fifo").c_str(), O_PATH | O_CLOEXEC));
+    if (!fifo) throw_errno("open " + dir.file("exec.fifo"));
+
+    const spec::Linux* lx = config.linux ? &*config.linux : nullptr;
+    cgroups::Manager cg = cgroups::Manager::plan(lx ? lx->cgroups_path : "", opt.id);
+    cg.create();
+    rollback.add([cg]() mutable { cg.destroy(); });
+    if (lx && lx->resources) cg.apply(*lx->resources);
+
+    // Sockets passed by systemd-style activation go to the container too.
+    int preserve = opt.preserve_fds;
+    std::vector<std::string> extra_env;
+    if (const char* lf = std::getenv("LISTEN_FDS")) {
+        int n = std::atoi(lf);
+        if (n > 0) {
+            preserve += n;
+            extra_env = {"LISTEN_FDS=" + std::to_string(n), "LISTEN_PID=1"};
+        }
+    }
+
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) throw_errno("socketpair");
+    UniqueFd parent_sock(sv[0]), child_sock(sv[1]);
+
+    for (auto& j : plan.joins)
+        if (j.flag == CLONE_NEWPID && ::setns(j.fd.get(), CLONE_NEWPID) != 0) throw_errno("join pid namespace");
+    uint64_t flags = static_cast<uint64_t>(plan.new_flags) & ~static_cast<uint64_t>(CLONE_NEWCGROUP | CLONE_NEWTIME);
+    UniqueFd cgfd(cg.open_unified());
+
+    init::Context ctx;
+    ctx.config = &config;
+    ctx.id = opt.id;
+    ctx.rootfs = rootfs;
+    ctx.ns = &plan;
+    ctx.cgroup = &cg;
+    ctx.sync_fd = child_sock.get();
+    ctx.fifo_fd = fifo.get();
+    ctx.console_fd = console_sock.get();
+    ctx.lock_fd = dir.lock_fd();
+    ctx.preserve_fds = preserve;
+    ctx.no_pivot = opt.no_pivot;
+    ctx.no_new_keyring = opt.no_new_keyring;
+    ctx.join_cgroup_ns = plan.new_flags & CLONE_NEWCGROUP;
+    ctx.extra_env = extra_env;
+
+    int pidfd = -1;
+    pid_t pid = clone3(flags, &pidfd, cgfd.get());
+    if (pid < 0) throw_errno("clone3 container init");
+    if (pid == 0) {
+        parent_sock.reset();
+        init::run(ctx);
+    }
+    Created out;
+    out.pid = pid;
+    out.pidfd.reset(pidfd);
+    // Our own unreaped child: its pid cannot be reused before the waitpid.
+    rollback.add([pid] {
+        ::kill(pid, SIGKILL);
+        ::waitpid(pid, nullptr, 0);
+    });
+    child_sock.reset();
+    console_sock.reset();
+
+    if (plan.new_user()) ns::write_id_maps(pid, lx->uid_mappings, lx->gid_mappings);
+    if (!cgfd) cg.add(pid);
+    else
+        for (auto& h : cg.hierarchies())
+            if (!h.unified()) fs::write_file(h.dir + "/cgroup.procs", std::to_string(pid), O_WRONLY);
+
+    Record rec;
+    rec.id = opt.id;
+    rec.pid = pid;
+    rec.bundle = bundle;
+    rec.rootfs = rootfs;
+    rec.created = log::now_rfc3339();
+    rec.owner = owner_name();
+    rec.annotations = config.annotations;
+    rec.own_pid_ns = plan.new_flags & CLONE_NEWPID;
+    rec.cgroup = cg.save();
+    send_msg(parent_sock.get(), init::kGo);
+
+    for (;;) {
+        char type = 0;
+        std::string body = recv_msg(parent_sock.get(), type);
+        if (type == init::kRunHooks) {
+            std::string creating = spec::state_to_oci_json(make_state(rec, "creating"));
+            hooks::run_all("prestart", config.hooks.prestart, creating);
+            hooks::run_all("createRuntime", config.hooks.create_runtime, creating);
+            send_msg(parent_sock.get(), init::kHooksDone, spec::state_to_oci_json(make_state(rec, "created")));
+        } else if (type == init::kReady) {
+            break;
+        } else if (type == init::kError) {
+            throw Error(body);
+        } else {
+            int status = 0;
+            ::waitpid(pid, &status, 0);
+            throw Error("container init " + proc::describe_status(status) + " during setup");
+        }
+    }
+    auto start = proc::start_time(pid);
+    if (!start) throw Error("container init exited during setup");
+    rec.pid_start = *start;
+    if (console_peer) {
+        out.console_master = unix_socket::recv_fd(console_peer.get());
+        if (!out.console_master) throw Error("no console received from the container");
+    }
+    dir.save(rec);
+    if (!opt.pid_file.empty()) write_pid_file(opt.pid_file, pid);
+    return out;
+    } catch (...) {
+        rollback.run();
+        throw;
+    }
+}
+
+void start(const std::string& root, const std::string& id) {
+    ContainerDir dir = ContainerDir::open(root, id);
+    Record r = dir.load();
+    std::string st = status_of(dir, r);
+    if (st != "created") throw Error("cannot start container \"" + id + "\": it is " + st + ", not created");
+    UniqueFd pidfd = open_pidfd(r);
+    UniqueFd fifo(::open(dir.file("exec.fifo").c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+    if (!fifo) throw_errno("open " + dir.file("exec.fifo"));
+    pollfd p[2] = {{fifo.get(), POLLIN, 0}, {pidfd.get(), POLLIN, 0}};
+    for (;;) {
+        int n = ::poll(p, pidfd ? 2 : 1, -1);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) throw_errno("wait for container init");
+        if (p[0].revents & POLLIN) break;
+        if ((p[1].revents & POLLIN) || (p[0].revents & POLLHUP))
+            throw Error("cannot start container \"" + id + "\": its init process exited");
+    }
+    char c;
+    if (::read(fifo.get(), &c, 1) != 1) throw Error("cannot start container \"" + id + "\": exec.fifo is empty");
+    ::unlink(dir.file("exec.fifo").c_str());
+    if (auto cfg = saved_config(dir)) {
+        try {
+            hooks::run_all("poststart", cfg->hooks.poststart, spec::state_to_oci_json(make_state(r, "running")));
+        } catch (const std::exception& e) {
+            log::warn(e.what());
+        }
+    }
+}
+
+spec::State state(const std::string& root, const std::string& id) {
+    ContainerDir dir = ContainerDir::open(root, id);
+    Record r = dir.load();
+    return make_state(r, status_of(dir, r));
+}
+
+std::vector<spec::State> list(const std::string& root) {
+    std::vector<spec::State> out;
+    for (const auto& id : ContainerDir::list(root)) {
+        try {
+            out.push_back(state(root, id));
+        } catch (const std::exception&) {
+            // Deleted while we listed.
+        }
+    }
+    return out;
+}
+
+void kill(const std::string& root, const std::string& id, int sig, bool all) {
+    ContainerDir dir = ContainerDir::open(root, id);
+    Record r = dir.load();
+    std::string st = status_of(dir, r);
+    if (st == "stopped" && !all) throw Error("cannot kill container \"" + id + "\": it is not running");
+    if (all && !r.cgroup.empty()) {
+        cgroups::Manager::restore(r.cgroup).signal_all(sig);
+        return;
+    }
+    UniqueFd pidfd = open_pidfd(r);
+    if (!pidfd) throw Error("cannot kill container \"" + id + "\": it is not running");
+    if (::syscall(SYS_pidfd_send_signal, pidfd.get(), sig, nullptr, 0) != 0) throw_errno("kill container " + id);
+}
+
+void remove(const std::string& root, const std::string& id, bool force) {
+    ContainerDir dir = ContainerDir::open(root, id);
+    Record r = dir.load();
+    std::string st = status_of(dir, r);
+    cgroups::Manager cg = cgroups::Manager::restore(r.cgroup);
+    if (st == "running" || st == "paused") {
+        if (!force) throw Error("cannot delete container \"" + id + "\": it is " + st + " (use --force)");
+    }
+    if (st != "stopped") {
+        UniqueFd pidfd = open_pidfd(r);
+        if (st == "paused") cg.thaw();
+        if (pidfd) ::syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0);
+        if (!r.own_pid_ns) cg.signal_all(SIGKILL);
+        if (pidfd && !wait_gone(pidfd.get(), 10000)) throw Error("delete container \"" + id + "\": init did not exit");
+    }
+    // Without its own pid namespace, processes of the container can outlive its init.
+    if (!r.own_pid_ns && !cg.pids().empty()) cg.signal_all(SIGKILL);
+    if (auto cfg = saved_config(dir)) {
+        try {
+            hooks::run_all("poststop", cfg->hooks.poststop, spec::state_to_oci_json(make_state(r, "stopped")));
+        } catch (const std::exception& e) {
+            log::warn(e.what());
+        }
+    }
+    cg.destroy();
+    dir.remove();
+}
+
+void pause(const std::string& root, const std::string& id) {
+    ContainerDir dir = ContainerDir::open(root, id);
+    Record r = dir.load();
+    std::string st = status_of(dir, r);
+    if (st != "running") throw Error("cannot pause container \"" + id + "\": it is " + st + ", not running");
+    cgroups::Manager::restore(r.cgroup).freeze();
+}
+
+void resume(const std::string& root, const std::string& id) {
+    ContainerDir dir = ContainerDir::open(root, id);
+    Record r = dir.load();
+    std::string st = status_of(dir, r);
+    if (st != "paused") throw Error("cannot resume container \"" + id + "\": it is " + st + ", not paused");
+    cgroups::Manager::restore(r.cgroup).thaw();
+}
+
+}  // namespace husk::container

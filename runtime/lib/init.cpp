@@ -1,0 +1,150 @@
+#include "init.hpp"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <linux/keyctl.h>
+
+#include "error.hpp"
+#include "fs.hpp"
+#include "hooks.hpp"
+#include "process_setup.hpp"
+#include "rootfs.hpp"
+#include "unix_socket.hpp"
+
+namespace husk::init {
+namespace {
+
+void send(int fd, char type, const std::string& text = {}) {
+    std::string m(1, type);
+    m += text;
+    while (::send(fd, m.data(), m.size(), MSG_NOSIGNAL) < 0) {
+        if (errno != EINTR) throw_errno("sync with parent");
+    }
+}
+
+std::string expect(int fd, char type) {
+    std::string buf(1 << 16, '\0');
+    ssize_t n;
+    while ((n = ::recv(fd, buf.data(), buf.size(), 0)) < 0) {
+        if (errno != EINTR) throw_errno("sync with parent");
+    }
+    if (n == 0) throw Error("the parent husk process went away");
+    if (buf[0] != type) throw Error(std::string("unexpected sync message '") + buf[0] + "'");
+    return buf.substr(1, n - 1);
+}
+
+void write_sysctls(const spec::Config& c) {
+    if (!c.linux) return;
+    for (const auto& [key, value] : c.linux->sysctl) {
+        std::string file = "/proc/sys/";
+        for (char ch : key) file += ch == '.' ? '/' : ch;
+        fs::write_file(file, value, O_WRONLY);
+    }
+}
+
+// A pty allocated inside the container; the master goes to the console socket.
+void setup_console(const Context& ctx) {
+    UniqueFd master(::open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC));
+    if (!master) throw_errno("open /dev/ptmx in the container (is /dev/pts mounted?)");
+    int unlock = 0;
+    if (::ioctl(master.get(), TIOCSPTLCK, &unlock) != 0) throw_errno("unlock pty");
+    UniqueFd slave(::ioctl(master.get(), TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC));
+    if (!slave) throw_errno("open pty slave");
+    const auto& p = *ctx.config->process;
+    if (p.console_size) {
+        winsize ws{};
+        ws.ws_row = static_cast<unsigned short>(p.console_size->height);
+        ws.ws_col = static_cast<unsigned short>(p.console_size->width);
+        ::ioctl(slave.get(), TIOCSWINSZ, &ws);
+    }
+    int n = 0;
+    ::ioctl(master.get(), TIOCGPTN, &n);
+    unix_socket::send_fd(ctx.console_fd, master.get(), "/dev/pts/" + std::to_string(n));
+    rootfs::bind_console(slave.get());
+    for (int i = 0; i < 3; ++i)
+        if (::dup2(slave.get(), i) < 0) throw_errno("dup2 console");
+    if (::ioctl(0, TIOCSCTTY, 0) != 0) throw_errno("set controlling terminal");
+}
+
+void run_steps(const Context& ctx) {
+    const spec::Config& c = *ctx.config;
+    const spec::Process& p = *c.process;
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    ::close(ctx.lock_fd);
+    ns::join(*ctx.ns, true);
+    expect(ctx.sync_fd, kGo);
+    if (ctx.ns->new_user()) {
+        // Become the namespace's root so that mounts and devices belong to it.
+        if (::setresgid(0, 0, 0) != 0) throw_errno("setgid 0 in the user namespace");
+        if (::setresuid(0, 0, 0) != 0) throw_errno("setuid 0 in the user namespace");
+    }
+    ns::join(*ctx.ns, false);
+    if (ctx.join_cgroup_ns && ::unshare(CLONE_NEWCGROUP) != 0) throw_errno("create cgroup namespace");
+    if (c.linux && c.linux->find_namespace("time") && c.linux->find_namespace("time")->path.empty())
+        ns::enter_new_time_ns(c.linux->time_offsets);
+    if (::setsid() < 0) throw_errno("setsid");
+    if (!ctx.no_new_keyring) {
+        std::string name = "_ses." + ctx.id;
+        // A denied keyctl (seccomp, old kernels) is no reason to fail, as with runc.
+        ::syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name.c_str());
+    }
+    write_sysctls(c);
+    process::set_oom_score_adj(p);
+
+    rootfs::Setup setup{c, ctx.rootfs, ctx.cgroup, ctx.ns->new_user()};
+    UniqueFd rootfd = rootfs::prepare(setup);
+    send(ctx.sync_fd, kRunHooks);
+    std::string state = expect(ctx.sync_fd, kHooksDone);
+    hooks::run_all("createContainer", c.hooks.create_container, state);
+    rootfs::enter(rootfd.get(), ctx.no_pivot);
+    rootfd.reset();
+    if (p.terminal) setup_console(ctx);
+    rootfs::finish(c);
+    if (!c.hostname.empty() && ::sethostname(c.hostname.data(), c.hostname.size()) != 0) throw_errno("hostname: sethostname");
+    if (!c.domainname.empty() && ::setdomainname(c.domainname.data(), c.domainname.size()) != 0)
+        throw_errno("domainname: setdomainname");
+    process::set_rlimits(p);
+    process::switch_user(p);
+    process::enter_cwd(p);
+    auto env = process::environment(p, ctx.extra_env);
+    std::string path = process::find_executable(p.args.at(0), env);
+    process::set_no_new_privs(p);
+
+    ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+    send(ctx.sync_fd, kReady);
+    // From here errors go to stderr: nobody reads the socket any more.
+    ::close(ctx.sync_fd);
+    // Blocks until `husk start` opens the other end.
+    UniqueFd fifo(::open(fs::fd_path(ctx.fifo_fd).c_str(), O_WRONLY | O_CLOEXEC));
+    if (!fifo) throw_errno("open exec.fifo");
+    if (::write(fifo.get(), "0", 1) != 1) throw_errno("write exec.fifo");
+    fifo.reset();
+    ::close(ctx.fifo_fd);
+    hooks::run_all("startContainer", c.hooks.start_container, state);
+    process::close_fds_on_exec(ctx.preserve_fds);
+    process::exec(path, p, env);
+}
+
+}  // namespace
+
+void run(const Context& ctx) {
+    try {
+        run_steps(ctx);
+    } catch (const std::exception& e) {
+        std::string msg = e.what();
+        // After kReady nobody reads the socket; stderr is all that is left.
+        if (::send(ctx.sync_fd, (std::string(1, kError) + msg).data(), msg.size() + 1, MSG_NOSIGNAL) < 0)
+            ::dprintf(2, "husk: %s\n", msg.c_str());
+    }
+    _exit(1);
+}
+
+}  // namespace husk::init

@@ -1,0 +1,43 @@
+// The container's first process, from clone3() to execve(): joins namespaces, builds the
+// filesystem, waits on exec.fifo for `start`, drops to the configured user and runs the program.
+// It runs in the memory image of `husk create` (no re-exec) and talks to it over `sync`.
+#pragma once
+
+#include <string>
+
+#include "cgroups/manager.hpp"
+#include "config.hpp"
+#include "namespaces.hpp"
+
+namespace husk::init {
+
+// Messages on the parent <-> child socket (SOCK_SEQPACKET): one byte, then an optional text.
+enum Msg : char {
+    kGo = 'G',          // parent -> child: maps written, cgroup joined
+    kRunHooks = 'H',    // child -> parent: mounts ready, run prestart/createRuntime
+    kHooksDone = 'D',   // parent -> child: done; the text is the state JSON for container hooks
+    kReady = 'R',       // child -> parent: set up, now blocking on exec.fifo
+    kError = 'E',       // child -> parent: the text is the error
+};
+
+struct Context {
+    const spec::Config* config = nullptr;
+    std::string id;
+    std::string rootfs;
+    const ns::Plan* ns = nullptr;
+    const cgroups::Manager* cgroup = nullptr;
+    int sync_fd = -1;
+    int fifo_fd = -1;     // O_PATH of exec.fifo
+    int console_fd = -1;  // connected console socket when process.terminal
+    int lock_fd = -1;     // the state dir lock, closed first thing
+    int preserve_fds = 0;
+    bool no_pivot = false;
+    bool no_new_keyring = false;
+    bool join_cgroup_ns = false;  // unshare(CLONE_NEWCGROUP) after the parent placed us
+    std::vector<std::string> extra_env;
+};
+
+[[noreturn]] void run(const Context& ctx);
+
+
+}  // namespace husk::init

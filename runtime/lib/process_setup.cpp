@@ -1,0 +1,127 @@
+#include "process_setup.hpp"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/close_range.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <map>
+
+#include "error.hpp"
+#include "fs.hpp"
+#include "process_util.hpp"
+#include "security.hpp"
+
+namespace husk::process {
+
+void set_oom_score_adj(const spec::Process& p) {
+    if (!p.oom_score_adj) return;
+    fs::write_file("/proc/self/oom_score_adj", std::to_string(*p.oom_score_adj), O_WRONLY);
+}
+
+void set_rlimits(const spec::Process& p) {
+    static const std::map<std::string, int> kinds = {
+        {"RLIMIT_AS", RLIMIT_AS},         {"RLIMIT_CORE", RLIMIT_CORE},       {"RLIMIT_CPU", RLIMIT_CPU},
+        {"RLIMIT_DATA", RLIMIT_DATA},     {"RLIMIT_FSIZE", RLIMIT_FSIZE},     {"RLIMIT_LOCKS", RLIMIT_LOCKS},
+        {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK}, {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE}, {"RLIMIT_NICE", RLIMIT_NICE},
+        {"RLIMIT_NOFILE", RLIMIT_NOFILE}, {"RLIMIT_NPROC", RLIMIT_NPROC},     {"RLIMIT_RSS", RLIMIT_RSS},
+        {"RLIMIT_RTPRIO", RLIMIT_RTPRIO}, {"RLIMIT_RTTIME", RLIMIT_RTTIME},   {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
+        {"RLIMIT_STACK", RLIMIT_STACK}};
+    for (const auto& r : p.rlimits) {
+        rlimit lim{r.soft, r.hard};
+        if (::setrlimit(kinds.at(r.type), &lim) != 0)
+            throw_errno("process.rlimits: set " + r.type + " to " + std::to_string(r.soft) + "/" + std::to_string(r.hard));
+    }
+}
+
+void switch_user(const spec::Process& p) {
+    security::before_user_switch(p);
+    std::vector<gid_t> groups(p.user.additional_gids.begin(), p.user.additional_gids.end());
+    // setgroups is denied in a user namespace whose setgroups file says "deny".
+    if (::setgroups(groups.size(), groups.data()) != 0 && !(errno == EPERM && groups.empty()))
+        throw_errno("process.user.additionalGids: setgroups");
+    if (::setresgid(p.user.gid, p.user.gid, p.user.gid) != 0)
+        throw_errno("process.user.gid: setgid " + std::to_string(p.user.gid));
+    if (::setresuid(p.user.uid, p.user.uid, p.user.uid) != 0)
+        throw_errno("process.user.uid: setuid " + std::to_string(p.user.uid));
+    security::apply_capabilities(p);
+    ::umask(p.user.umask.value_or(022));
+}
+
+void enter_cwd(const spec::Process& p) {
+    if (::chdir(p.cwd.c_str()) != 0) throw_errno("process.cwd: chdir " + p.cwd);
+}
+
+static std::string passwd_home(uid_t uid) {
+    std::string text;
+    if (!fs::try_read_file("/etc/passwd", text)) return "/";
+    size_t pos = 0;
+    while (pos < text.size()) {
+        size_t end = text.find('\n', pos);
+        if (end == std::string::npos) end = text.size();
+        std::string line = text.substr(pos, end - pos);
+        pos = end + 1;
+        std::vector<std::string> f;
+        size_t s = 0;
+        for (size_t c; (c = line.find(':', s)) != std::string::npos; s = c + 1) f.push_back(line.substr(s, c - s));
+        f.push_back(line.substr(s));
+        if (f.size() >= 6 && f[2] == std::to_string(uid)) return f[5].empty() ? "/" : f[5];
+    }
+    return "/";
+}
+
+std::vector<std::string> environment(const spec::Process& p, const std::vector<std::string>& extra) {
+    std::vector<std::string> env = p.env;
+    for (const auto& e : extra) env.push_back(e);
+    bool has_home = false;
+    for (const auto& e : env) has_home = has_home || e.rfind("HOME=", 0) == 0;
+    if (!has_home) env.push_back("HOME=" + passwd_home(p.user.uid));
+    return env;
+}
+
+std::string find_executable(const std::string& name, const std::vector<std::string>& env) {
+    auto runnable = [](const std::string& path) {
+        struct stat st;
+        return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
+    };
+    if (name.find('/') != std::string::npos) {
+        if (!runnable(name)) throw Error("process.args[0]: " + name + ": no such executable in the container");
+        return name;
+    }
+    std::string path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    for (const auto& e : env)
+        if (e.rfind("PATH=", 0) == 0) path = e.substr(5);
+    size_t pos = 0;
+    while (pos <= path.size()) {
+        size_t end = path.find(':', pos);
+        if (end == std::string::npos) end = path.size();
+        std::string dir = path.substr(pos, end - pos);
+        std::string cand = (dir.empty() ? "." : dir) + "/" + name;
+        if (runnable(cand)) return cand;
+        pos = end + 1;
+    }
+    throw Error("process.args[0]: executable \"" + name + "\" not found in $PATH in the container");
+}
+
+void set_no_new_privs(const spec::Process& p) {
+    if (p.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) throw_errno("prctl(PR_SET_NO_NEW_PRIVS)");
+}
+
+void close_fds_on_exec(int preserve_fds) {
+    unsigned first = 3 + static_cast<unsigned>(preserve_fds);
+    if (::syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) != 0) throw_errno("close_range");
+}
+
+void exec(const std::string& path, const spec::Process& p, const std::vector<std::string>& env) {
+    auto argv = proc::cstrings(p.args);
+    auto envp = proc::cstrings(env);
+    proc::reset_signals();
+    ::execve(path.c_str(), argv.data(), envp.data());
+    throw_errno("exec " + path);
+}
+
+}  // namespace husk::process

@@ -1,0 +1,26 @@
+// Small process helpers shared by the runtime: argv building, signal reset before exec,
+// liveness with pid-reuse protection, and wait-status text.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace husk::proc {
+
+// Null-terminated char* views of strings (valid while `v` lives).
+std::vector<char*> cstrings(const std::vector<std::string>& v);
+// Default dispositions and an empty mask, as a freshly exec'd program expects.
+void reset_signals();
+// Field 22 of /proc/<pid>/stat (start time in clock ticks); nullopt if gone or a zombie.
+std::optional<uint64_t> start_time(pid_t pid);
+bool alive(pid_t pid, uint64_t start);
+std::string describe_status(int wait_status);
+// Exit code as a shell reports it: the status, or 128+N for signal N.
+int exit_code(int wait_status);
+int signal_number(const std::string& name);
+
+}  // namespace husk::proc

@@ -1,0 +1,349 @@
+#include "rootfs.hpp"
+
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <linux/mount.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "error.hpp"
+#include "fs.hpp"
+#include "mount_options.hpp"
+
+namespace husk::rootfs {
+namespace {
+
+int sys_mount_setattr(int fd, const char* path, unsigned flags, mount_attr* attr) {
+    return static_cast<int>(::syscall(SYS_mount_setattr, fd, path, flags, attr, sizeof(mount_attr)));
+}
+
+void set_attrs(int mfd, uint64_t set, uint64_t clr, bool recursive, const std::string& what) {
+    if (set == 0 && clr == 0) return;
+    mount_attr a{};
+    a.attr_set = set;
+    a.attr_clr = clr;
+    if (sys_mount_setattr(mfd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &a) != 0)
+        throw_errno("set mount options of " + what);
+}
+
+void set_propagation(int mfd, unsigned long prop, const std::string& what) {
+    mount_attr a{};
+    a.propagation = prop & ~MS_REC;
+    if (sys_mount_setattr(mfd, "", AT_EMPTY_PATH | ((prop & MS_REC) ? AT_RECURSIVE : 0), &a) != 0)
+        throw_errno("set propagation of " + what);
+}
+
+void attach(int mfd, int target_fd, const std::string& what) {
+    if (::move_mount(mfd, "", target_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0)
+        throw_errno("mount " + what);
+}
+
+// A detached mount of a new filesystem instance.
+UniqueFd make_fs(const std::string& type, const std::string& source, const mounts::Options& o, const std::string& what) {
+    UniqueFd fsfd(::fsopen(type.c_str(), FSOPEN_CLOEXEC));
+    if (!fsfd) throw_errno("mount " + what + ": filesystem type \"" + type + "\"");
+    if (!source.empty() && ::fsconfig(fsfd.get(), FSCONFIG_SET_STRING, "source", source.c_str(), 0) != 0)
+        throw_errno("mount " + what + ": source \"" + source + "\"");
+    for (const auto& f : o.sb_flags)
+        if (::fsconfig(fsfd.get(), FSCONFIG_SET_FLAG, f.c_str(), nullptr, 0) != 0)
+            throw_errno("mount " + what + ": option \"" + f + "\"");
+    for (const auto& d : o.data) {
+        size_t eq = d.find('=');
+        int r = eq == std::string::npos
+                    ? ::fsconfig(fsfd.get(), FSCONFIG_SET_FLAG, d.c_str(), nullptr, 0)
+                    : ::fsconfig(fsfd.get(), FSCONFIG_SET_STRING, d.substr(0, eq).c_str(), d.substr(eq + 1).c_str(), 0);
+        if (r != 0) throw_errno("mount " + what + ": option \"" + d + "\"");
+    }
+    if (::fsconfig(fsfd.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0) throw_errno("mount " + what);
+    uint64_t attrs = o.attr_set & ~MOUNT_ATTR__ATIME;
+    if (o.attr_set & MOUNT_ATTR__ATIME) attrs |= o.attr_set & MOUNT_ATTR__ATIME;
+    if (o.readonly) attrs |= MOUNT_ATTR_RDONLY;
+    UniqueFd mfd(::fsmount(fsfd.get(), FSMOUNT_CLOEXEC, static_cast<unsigned>(attrs)));
+    if (!mfd) throw_errno("mount " + what);
+    return mfd;
+}
+
+// A detached copy of an existing tree (bind or rbind).
+UniqueFd make_bind(const std::string& source, bool recursive, const std::string& what) {
+    unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0);
+    UniqueFd mfd(::open_tree(AT_FDCWD, source.c_str(), flags));
+    if (!mfd) throw_errno("bind mount " + what + ": source " + source);
+    return mfd;
+}
+
+bool is_dir(const std::string& path) {
+    struct stat st;
+    return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+// runc's rule against procfs write redirection: only a few /proc files may be mounted over.
+void check_proc_destination(const spec::Mount& m, const std::string& dest) {
+    if (dest != "/proc" && dest.rfind("/proc/", 0) != 0) return;
+    if (dest == "/proc") {
+        if (m.type != "proc" && m.type != "bind" && m.options.empty())
+            throw Error("mount " + dest + ": only a proc filesystem may be mounted at /proc");
+        return;
+    }
+    static const char* allowed[] = {"/proc/cpuinfo", "/proc/diskstats", "/proc/meminfo", "/proc/stat",
+                                    "/proc/swaps",   "/proc/uptime",    "/proc/loadavg", "/proc/slabinfo",
+                                    "/proc/net/dev", "/proc/sys/kernel/ns_last_pid"};
+    for (const char* a : allowed)
+        if (dest == a) return;
+    throw Error("mount " + dest + ": mounting over /proc is not allowed except for " +
+                "cpuinfo, diskstats, meminfo, stat, swaps, uptime, loadavg, slabinfo, net/dev");
+}
+
+// The cgroup mount type: cgroup2 on a v2 host; on v1 and hybrid hosts a tmpfs with each
+// hierarchy's container directory bound into it, as runc lays it out.
+void mount_cgroup(int rootfd, const spec::Mount& m, const std::string& dest, const mounts::Options& o,
+                  const cgroups::Manager* cg) {
+    UniqueFd target = fs::mkdir_all_in_root(rootfd, dest, fs::Kind::Directory);
+    if (!cg || cg->layout() == cgroups::Layout::V2) {
+        mounts::Options fo = o;
+        fo.data.clear();
+        UniqueFd mfd = make_fs("cgroup2", "cgroup2", fo, dest);
+        attach(mfd.get(), target.get(), dest);
+        return;
+    }
+    mounts::Options tmp;
+    tmp.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
+    tmp.data = {"mode=755"};
+    UniqueFd tfd = make_fs("tmpfs", "tmpfs", tmp, dest);
+    attach(tfd.get(), target.get(), dest);
+    for (const auto& h : cg->hierarchies()) {
+        std::string name = h.unified() ? "unified" : h.mountpoint.substr(h.mountpoint.rfind('/') + 1);
+        std::string sub = dest + "/" + name;
+        UniqueFd t = fs::mkdir_all_in_root(rootfd, sub, fs::Kind::Directory);
+        UniqueFd b = make_bind(h.dir, false, sub);
+        set_attrs(b.get(), MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC | (o.readonly ? MOUNT_ATTR_RDONLY : 0),
+                  0, false, sub);
+        attach(b.get(), t.get(), sub);
+        // cpu,cpuacct is also reachable as cpu and cpuacct.
+        if (name.find(',') != std::string::npos) {
+            size_t pos = 0;
+            while (pos < name.size()) {
+                size_t c = name.find(',', pos);
+                if (c == std::string::npos) c = name.size();
+                std::string alias = dest + "/" + name.substr(pos, c - pos);
+                UniqueFd dirfd = fs::open_in_root(rootfd, dest, O_PATH | O_DIRECTORY);
+                ::symlinkat(name.c_str(), dirfd.get(), name.substr(pos, c - pos).c_str());
+                (void)alias;
+                pos = c + 1;
+            }
+        }
+    }
+    if (o.readonly) set_attrs(tfd.get(), MOUNT_ATTR_RDONLY, 0, false, dest);
+}
+
+void do_mount(int rootfd, const spec::Mount& m, const Setup& s) {
+    std::string dest = fs::clean("/" + m.destination);
+    check_proc_destination(m, dest);
+    mounts::Options o = mounts::parse(m.options);
+    bool bind = o.bind || m.type == "bind";
+    if (m.type == "cgroup" && !bind) {
+        mount_cgroup(rootfd, m, dest, o, s.cgroup);
+        return;
+    }
+    if (o.idmap || o.ridmap || !m.uid_mappings.empty())
+        throw Error("mount " + dest + ": idmapped mounts are not supported yet");
+    std::string source = m.source;
+    if (bind && !source.empty() && source[0] != '/') source = fs::join(fs::clean(s.rootfs + "/.."), source);
+    fs::Kind kind = fs::Kind::Directory;
+    if (bind && !is_dir(source)) kind = fs::Kind::File;
+    UniqueFd target = fs::mkdir_all_in_root(rootfd, dest, kind);
+    UniqueFd mfd;
+    if (bind) {
+        mfd = make_bind(source, o.recursive, dest);
+        uint64_t set = o.attr_set | (o.readonly ? MOUNT_ATTR_RDONLY : 0);
+        uint64_t clr = o.attr_clr;
+        set_attrs(mfd.get(), set, clr, false, dest);
+    } else {
+        std::string type = m.type.empty() ? "none" : m.type;
+        mfd = make_fs(type, m.source, o, dest);
+    }
+    set_attrs(mfd.get(), o.rec_attr_set, o.rec_attr_clr, true, dest);
+    attach(mfd.get(), target.get(), dest);
+    if (!o.propagation.empty()) {
+        UniqueFd mounted = fs::open_in_root(rootfd, dest, O_PATH);
+        for (unsigned long p : o.propagation) set_propagation(mounted.get(), p, dest);
+    }
+}
+
+struct DefaultDevice {
+    const char* path;
+    unsigned major, minor;
+};
+constexpr DefaultDevice kDefaultDevices[] = {{"/dev/null", 1, 3},    {"/dev/zero", 1, 5},
+                                             {"/dev/full", 1, 7},    {"/dev/random", 1, 8},
+                                             {"/dev/urandom", 1, 9}, {"/dev/tty", 5, 0}};
+
+// mknod, or a bind of the host's node where mknod is not allowed (user namespaces).
+void make_device(int rootfd, const std::string& path, mode_t type, unsigned major, unsigned minor, mode_t perm,
+                 uid_t uid, gid_t gid, bool bind_only) {
+    std::string parent = path.substr(0, path.rfind('/'));
+    UniqueFd dir = fs::mkdir_all_in_root(rootfd, parent.empty() ? "/" : parent, fs::Kind::Directory);
+    UniqueFd dirfd = fs::open_in_root(rootfd, parent.empty() ? "/" : parent, O_PATH | O_DIRECTORY);
+    std::string name = path.substr(path.rfind('/') + 1);
+    // Re-open through /proc so that mknodat gets a real directory fd.
+    UniqueFd real(::openat(dirfd.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!real) throw_errno("open " + parent);
+    struct stat st;
+    if (::fstatat(real.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(st.st_mode))
+        ::unlinkat(real.get(), name.c_str(), 0);
+    if (!bind_only && type != 0) {
+        if (::mknodat(real.get(), name.c_str(), type | perm, makedev(major, minor)) == 0) {
+            if (::fchownat(real.get(), name.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW) != 0)
+                throw_errno("chown device " + path);
+            if (::fchmodat(real.get(), name.c_str(), perm, 0) != 0) throw_errno("chmod device " + path);
+            return;
+        }
+        if (errno != EPERM) throw_errno("mknod " + path);
+    }
+    int f = ::openat(real.get(), name.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (f < 0 && errno != EEXIST) throw_errno("create " + path);
+    if (f >= 0) ::close(f);
+    UniqueFd target = fs::open_in_root(rootfd, path, O_PATH);
+    UniqueFd mfd = make_bind(path, false, path);
+    attach(mfd.get(), target.get(), path);
+}
+
+bool binds_host_dev(const spec::Config& c) {
+    for (const auto& m : c.mounts) {
+        if (fs::clean("/" + m.destination) != "/dev") continue;
+        auto o = mounts::parse(m.options);
+        if (o.bind || m.type == "bind") return true;
+    }
+    return false;
+}
+
+void setup_dev(int rootfd, const Setup& s) {
+    const spec::Config& c = s.config;
+    if (!binds_host_dev(c)) {
+        for (const auto& d : kDefaultDevices)
+            make_device(rootfd, d.path, S_IFCHR, d.major, d.minor, 0666, 0, 0, s.new_user_ns);
+        UniqueFd devdir = fs::mkdir_all_in_root(rootfd, "/dev", fs::Kind::Directory);
+        UniqueFd dev(::openat(devdir.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        const std::pair<const char*, const char*> links[] = {{"/proc/self/fd", "fd"},
+                                                             {"/proc/self/fd/0", "stdin"},
+                                                             {"/proc/self/fd/1", "stdout"},
+                                                             {"/proc/self/fd/2", "stderr"},
+                                                             {"pts/ptmx", "ptmx"}};
+        for (auto& [target, name] : links) {
+            if (std::string(name) == "ptmx") ::unlinkat(dev.get(), name, 0);
+            if (::symlinkat(target, dev.get(), name) != 0 && errno != EEXIST) throw_errno(std::string("symlink /dev/") + name);
+        }
+    }
+    if (!c.linux) return;
+    for (size_t i = 0; i < c.linux->devices.size(); ++i) {
+        const auto& d = c.linux->devices[i];
+        mode_t type = d.type == "b" ? S_IFBLK : d.type == "p" ? S_IFIFO : S_IFCHR;
+        mode_t perm = d.file_mode.value_or(0666) & 07777;
+        make_device(rootfd, d.path, type, static_cast<unsigned>(d.major), static_cast<unsigned>(d.minor), perm,
+                    d.uid.value_or(0), d.gid.value_or(0), s.new_user_ns && d.type != "p");
+    }
+}
+
+unsigned long propagation_flag(const std::string& p) {
+    if (p == "shared") return MS_SHARED;
+    if (p == "rshared") return MS_SHARED | MS_REC;
+    if (p == "slave") return MS_SLAVE;
+    if (p == "rslave") return MS_SLAVE | MS_REC;
+    if (p == "private") return MS_PRIVATE;
+    if (p == "rprivate") return MS_PRIVATE | MS_REC;
+    if (p == "unbindable") return MS_UNBINDABLE;
+    if (p == "runbindable") return MS_UNBINDABLE | MS_REC;
+    return 0;
+}
+
+}  // namespace
+
+UniqueFd prepare(const Setup& s) {
+    const spec::Config& c = s.config;
+    std::string prop = c.linux ? c.linux->rootfs_propagation : "";
+    unsigned long root_prop = prop.empty() ? (MS_SLAVE | MS_REC) : propagation_flag(prop);
+    // Keep our mounts from reaching the host; shared propagation is re-applied after pivot.
+    if (root_prop & MS_SHARED) root_prop = MS_SLAVE | MS_REC;
+    if (::mount(nullptr, "/", nullptr, root_prop, nullptr) != 0) throw_errno("set propagation of /");
+    // pivot_root needs the rootfs to be a mount point.
+    if (::mount(s.rootfs.c_str(), s.rootfs.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
+        throw_errno("bind mount rootfs " + s.rootfs);
+    UniqueFd rootfd(::open(s.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!rootfd) throw_errno("open rootfs " + s.rootfs);
+    for (const auto& m : c.mounts) do_mount(rootfd.get(), m, s);
+    setup_dev(rootfd.get(), s);
+    return rootfd;
+}
+
+void enter(int rootfd, bool no_pivot) {
+    if (::fchdir(rootfd) != 0) throw_errno("chdir to rootfs");
+    if (no_pivot) {
+        if (::mount(".", "/", nullptr, MS_MOVE, nullptr) != 0) throw_errno("move rootfs to /");
+        if (::chroot(".") != 0) throw_errno("chroot");
+    } else {
+        if (::syscall(SYS_pivot_root, ".", ".") != 0) throw_errno("pivot_root");
+        // The old root is stacked under the new one: detach it without touching the host.
+        if (::mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) != 0) throw_errno("make old root slave");
+        if (::umount2(".", MNT_DETACH) != 0) throw_errno("unmount old root");
+    }
+    if (::chdir("/") != 0) throw_errno("chdir /");
+}
+
+void finish(const spec::Config& c) {
+    if (c.linux) {
+        for (const auto& p : c.linux->readonly_paths) {
+            UniqueFd mfd(::open_tree(AT_FDCWD, p.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE));
+            if (!mfd) {
+                if (errno == ENOENT) continue;
+                throw_errno("linux.readonlyPaths: " + p);
+            }
+            set_attrs(mfd.get(), MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, 0, true, p);
+            UniqueFd target(::open(p.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+            if (!target) throw_errno("linux.readonlyPaths: " + p);
+            attach(mfd.get(), target.get(), p);
+        }
+        for (const auto& p : c.linux->masked_paths) {
+            UniqueFd target(::open(p.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+            if (!target) {
+                if (errno == ENOENT) continue;
+                throw_errno("linux.maskedPaths: " + p);
+            }
+            struct stat st;
+            if (::fstat(target.get(), &st) != 0) throw_errno("linux.maskedPaths: stat " + p);
+            UniqueFd mfd;
+            if (S_ISDIR(st.st_mode)) {
+                mounts::Options o;
+                o.readonly = true;
+                mfd = make_fs("tmpfs", "tmpfs", o, p);
+            } else {
+                mfd = make_bind("/dev/null", false, p);
+            }
+            attach(mfd.get(), target.get(), p);
+        }
+    }
+    if (c.root.readonly) {
+        UniqueFd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+        mount_attr a{};
+        a.attr_set = MOUNT_ATTR_RDONLY;
+        if (sys_mount_setattr(root.get(), "", AT_EMPTY_PATH, &a) != 0) throw_errno("make rootfs read-only");
+    }
+    if (c.linux && !c.linux->rootfs_propagation.empty()) {
+        unsigned long p = propagation_flag(c.linux->rootfs_propagation);
+        if (::mount(nullptr, "/", nullptr, p, nullptr) != 0) throw_errno("linux.rootfsPropagation: set on /");
+    }
+}
+
+void bind_console(int slave_fd) {
+    int f = ::open("/dev/console", O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (f >= 0) ::close(f);
+    UniqueFd target(::open("/dev/console", O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    if (!target) throw_errno("open /dev/console");
+    UniqueFd mfd(::open_tree(slave_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH));
+    if (!mfd) throw_errno("bind console");
+    attach(mfd.get(), target.get(), "/dev/console");
+}
+
+}  // namespace husk::rootfs
