@@ -1,0 +1,214 @@
+"""Lifecycle round trips as containerd, podman and runtime-tools drive them."""
+import json
+import os
+import signal
+import subprocess
+import time
+
+from conftest import HUSK, proc_status, read_config, wait_for, write_config, cgroup_dirs_named
+
+
+def cmdline(pid):
+    with open(f"/proc/{pid}/cmdline", "rb") as f:
+        return f.read().split(b"\0")[0].decode()
+
+
+def test_run_prints_output_and_exits_with_status(husk):
+    b = husk.bundle(["sh", "-c", "echo hello; echo oops >&2; exit 7"])
+    r = husk.run_output(b)
+    assert r.returncode == 7
+    assert r.stdout == "hello\n"
+    assert "oops" in r.stderr
+
+
+def test_run_killed_by_signal_exits_128_plus_n(husk):
+    cid = husk.new_id()
+    b = husk.bundle(["sh", "-c", "echo ready; exec sleep 1000"])
+    p = subprocess.Popen([HUSK, "--root", husk.root, "run", "-b", b, cid], stdout=subprocess.PIPE, text=True)
+    assert p.stdout.readline() == "ready\n"
+    husk.cmd("kill", cid, "KILL", check=True)
+    p.communicate(timeout=10)
+    assert p.returncode == 128 + 9
+
+
+def test_run_forwards_signals(husk):
+    cid = husk.new_id()
+    b = husk.bundle(["sh", "-c", "trap 'echo got-term; exit 42' TERM; echo ready; while true; do sleep 0.1; done"])
+    p = subprocess.Popen([HUSK, "--root", husk.root, "run", "-b", b, cid], stdout=subprocess.PIPE, text=True)
+    assert p.stdout.readline() == "ready\n"
+    p.send_signal(signal.SIGTERM)
+    out, _ = p.communicate(timeout=10)
+    assert p.returncode == 42
+    assert "got-term" in out
+    assert husk.state(cid) is None  # run removes the container when it exits
+
+
+def test_create_start_state_kill_delete(husk):
+    cid = husk.new_id()
+    b = husk.bundle(["sleep", "1000"])
+    husk.cmd("create", "-b", b, cid, check=True)
+    st = husk.state(cid)
+    assert st["status"] == "created"
+    assert st["id"] == cid and st["bundle"] == b and st["ociVersion"]
+    assert st["rootfs"] == os.path.join(b, "rootfs")
+    assert st["created"].endswith("Z") and "T" in st["created"]
+    pid = st["pid"]
+    # The user process has not run yet: init waits on exec.fifo.
+    assert "sleep" not in cmdline(pid)
+    husk.cmd("start", cid, check=True)
+    assert husk.status(cid) == "running"
+    assert wait_for(lambda: cmdline(pid) == "sleep")
+    husk.cmd("kill", cid, "KILL", check=True)
+    assert wait_for(lambda: husk.status(cid) == "stopped")
+    assert husk.state(cid)["pid"] == 0
+    husk.cmd("delete", cid, check=True)
+    assert husk.state(cid) is None
+    assert not cgroup_dirs_named(cid)
+
+
+def test_wrong_state_operations_are_refused_without_effect(husk):
+    cid = husk.new_id()
+    b = husk.bundle(["sleep", "1000"])
+    husk.cmd("run", "-d", "-b", b, cid, check=True)
+    r = husk.cmd("start", cid)
+    assert r.returncode == 1 and "running" in r.stderr
+    r = husk.cmd("delete", cid)
+    assert r.returncode == 1 and "running" in r.stderr
+    assert husk.status(cid) == "running"
+    husk.cmd("kill", cid, "9", check=True)
+    assert wait_for(lambda: husk.status(cid) == "stopped")
+    r = husk.cmd("kill", cid, "TERM")
+    assert r.returncode == 1 and "not running" in r.stderr
+    r = husk.cmd("start", cid)
+    assert r.returncode == 1
+    husk.cmd("delete", cid, check=True)
+
+
+def test_signal_spellings(husk):
+    def writable(cfg):
+        cfg["root"]["readonly"] = False
+
+    for spelling, number in (("SIGUSR1", 10), ("usr1", 10), ("12", 12), ("SIGRTMIN+1", 35)):
+        cid = husk.new_id()
+        script = (f"trap 'echo {number} > /tmp/sig' {number}; touch /tmp/ready; "
+                  "while true; do sleep 0.05; done")
+        b = husk.bundle(["sh", "-c", script], writable)
+        husk.cmd("run", "-d", "-b", b, cid, check=True)
+        root = f"{b}/rootfs"
+        assert wait_for(lambda: os.path.exists(f"{root}/tmp/ready"))
+        husk.cmd("kill", cid, spelling, check=True)
+        assert wait_for(lambda: os.path.exists(f"{root}/tmp/sig"))
+        with open(f"{root}/tmp/sig") as f:
+            assert f.read().strip() == str(number)
+        husk.cmd("delete", "-f", cid, check=True)
+    r = husk.cmd("kill", "whatever", "SIGNOPE")
+    assert r.returncode == 1
+
+
+def test_status_is_stopped_when_the_process_dies(husk):
+    cid = husk.new_id()
+    husk.cmd("run", "-d", "-b", husk.bundle(["sleep", "1000"]), cid, check=True)
+    pid = husk.state(cid)["pid"]
+    os.kill(pid, signal.SIGKILL)
+    assert wait_for(lambda: husk.status(cid) == "stopped")
+    husk.cmd("delete", cid, check=True)
+
+
+def test_delete_force_kills_a_running_container(husk):
+    cid = husk.new_id()
+    husk.cmd("run", "-d", "-b", husk.bundle(["sleep", "1000"]), cid, check=True)
+    pid = husk.state(cid)["pid"]
+    husk.cmd("delete", "-f", cid, check=True)
+    assert not os.path.exists(f"/proc/{pid}/cmdline") or proc_status(pid).get("State", "").startswith("Z")
+    assert husk.state(cid) is None
+
+
+def test_delete_of_a_created_container_kills_its_init(husk):
+    cid = husk.new_id()
+    husk.cmd("create", "-b", husk.bundle(["sleep", "1000"]), cid, check=True)
+    husk.cmd("delete", cid, check=True)
+    assert husk.state(cid) is None
+
+
+def test_list_table_json_and_quiet(husk):
+    a, b = husk.new_id("a"), husk.new_id("b")
+    husk.cmd("create", "-b", husk.bundle(["sleep", "1000"]), a, check=True)
+    husk.cmd("run", "-d", "-b", husk.bundle(["sleep", "1000"]), b, check=True)
+    q = husk.cmd("list", "-q", check=True).stdout.split()
+    assert sorted(q) == sorted([a, b])
+    js = json.loads(husk.cmd("list", "--format", "json", check=True).stdout)
+    by_id = {c["id"]: c for c in js}
+    assert by_id[a]["status"] == "created" and by_id[b]["status"] == "running"
+    table = husk.cmd("list", check=True).stdout.splitlines()
+    assert table[0].split()[:3] == ["ID", "PID", "STATUS"]
+    assert any(line.split()[0] == b and "running" in line for line in table[1:])
+    r = husk.cmd("list", "-f", "yaml")
+    assert r.returncode == 1 and "format" in r.stderr
+
+
+def test_empty_list(husk):
+    assert husk.cmd("list", "-q", check=True).stdout == ""
+    assert husk.cmd("list", "--format=json", check=True).stdout.strip() == "null"
+
+
+def test_pid_file(husk, tmp_path):
+    cid = husk.new_id()
+    pidfile = tmp_path / "pid"
+    husk.cmd("create", "--pid-file", pidfile, "--bundle", husk.bundle(["sleep", "100"]), cid, check=True)
+    assert int(pidfile.read_text()) == husk.state(cid)["pid"]
+
+
+def test_flag_spellings(husk):
+    b = husk.bundle(["sleep", "100"])
+    for form in (["-b", b], ["--bundle", b], ["-bundle", b], [f"--bundle={b}"]):
+        cid = husk.new_id()
+        husk.cmd("create", *form, cid, check=True)
+        assert husk.status(cid) == "created"
+        husk.cmd("delete", "--force=true", cid, check=True)
+
+
+def test_duplicate_id_is_refused_and_first_is_untouched(husk):
+    cid = husk.new_id()
+    b = husk.bundle(["sleep", "100"])
+    husk.cmd("create", "-b", b, cid, check=True)
+    pid = husk.state(cid)["pid"]
+    r = husk.cmd("create", "-b", b, cid)
+    assert r.returncode == 1 and "already exists" in r.stderr
+    assert husk.state(cid)["pid"] == pid and husk.status(cid) == "created"
+
+
+def test_version_and_help():
+    r = subprocess.run([HUSK, "--version"], capture_output=True, text=True)
+    assert r.returncode == 0
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith("husk version ")
+    assert any(l.startswith("spec: 1.3") for l in lines)
+    assert any(l.startswith("libseccomp: ") for l in lines)
+    assert any(l.startswith("commit: ") for l in lines)
+    r = subprocess.run([HUSK, "--help"], capture_output=True, text=True)
+    assert r.returncode == 0 and "create" in r.stdout and "--root" in r.stdout
+    r = subprocess.run([HUSK, "frobnicate"], capture_output=True, text=True)
+    assert r.returncode == 1 and "frobnicate" in r.stderr
+
+
+def test_spec_writes_a_runnable_default(husk, tmp_path):
+    d = tmp_path / "specdir"
+    d.mkdir()
+    husk.cmd("spec", "-b", d, check=True)
+    cfg = json.loads((d / "config.json").read_text())
+    assert cfg["process"]["args"] == ["sh"] and cfg["root"]["path"] == "rootfs"
+    assert {n["type"] for n in cfg["linux"]["namespaces"]} >= {"pid", "mount", "network", "ipc", "uts"}
+    r = husk.cmd("spec", "-b", d)
+    assert r.returncode == 1 and "exists" in r.stderr
+    husk.cmd("spec", "--rootless", "-b", tmp_path, check=True)
+    rl = json.loads((tmp_path / "config.json").read_text())
+    assert any(n["type"] == "user" for n in rl["linux"]["namespaces"])
+    assert rl["linux"]["uidMappings"][0]["hostID"] == os.getuid()
+
+
+def test_features_reports_namespaces_and_hooks(husk):
+    f = json.loads(husk.cmd("features", check=True).stdout)
+    assert f["ociVersionMax"].startswith("1.3")
+    assert "time" in f["linux"]["namespaces"]
+    assert "poststop" in f["hooks"]
+    assert "rbind" in f["mountOptions"]
