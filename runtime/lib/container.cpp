@@ -222,7 +222,9 @@ Created create(const CreateOptions& opt) {
     rollback.add([&] { dir.remove(); });
     try {
     fs::write_file(dir.file("config.json"), text, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (::mkfifo(dir.file("exec.fifo").c_str(), 0622) != 0) throw_errno("mkfifo " + dir.file("exec.fifo"));
+    // 0622 whatever the umask: init opens it for writing after switching to the container user.
+    if (::mkfifo(dir.file("exec.fifo").c_str(), 0622) != 0 || ::chmod(dir.file("exec.fifo").c_str(), 0622) != 0)
+        throw_errno("mkfifo " + dir.file("exec.fifo"));
     UniqueFd fifo(::open(dir.file("exec.fifo").c_str(), O_PATH | O_CLOEXEC));
     if (!fifo) throw_errno("open " + dir.file("exec.fifo"));
 
