@@ -245,3 +245,21 @@ def test_preserve_fds(husk, tmp_path):
         os.close(100)
     assert r.returncode == 0, r.stderr
     assert r.stdout == "through fd 3\n"
+
+
+def test_without_namespaces_the_host_ones_are_shared_and_mounts_are_undone(husk):
+    def no_ns(cfg):
+        cfg["linux"]["namespaces"] = []
+        cfg["hostname"] = ""
+        cfg["linux"]["maskedPaths"] = []
+        cfg["linux"]["readonlyPaths"] = []
+
+    cid, pid, b = run_detached(husk, ["sleep", "100"], no_ns)
+    for name in ("pid", "net", "ipc", "uts", "mnt", "cgroup"):
+        assert ns_inode(pid, name) == ns_inode("self", name), name
+    assert os.readlink(f"/proc/{pid}/root") == os.path.join(b, "rootfs")
+    with open("/proc/self/mountinfo") as f:
+        assert os.path.join(b, "rootfs", "proc") in f.read()
+    husk.cmd("delete", "-f", cid, check=True)
+    with open("/proc/self/mountinfo") as f:
+        assert os.path.join(b, "rootfs") not in f.read()

@@ -99,12 +99,15 @@ void run_steps(const Context& ctx) {
     write_sysctls(c);
     process::set_oom_score_adj(p);
 
-    rootfs::Setup setup{c, ctx.rootfs, ctx.cgroup, ctx.ns->new_user()};
+    bool own_mnt = (ctx.ns->new_flags & CLONE_NEWNS) || ctx.ns->joined(CLONE_NEWNS);
+    rootfs::Setup setup{c, ctx.rootfs, ctx.cgroup, ctx.ns->new_user(), own_mnt};
     UniqueFd rootfd = rootfs::prepare(setup);
     send(ctx.sync_fd, kRunHooks);
     std::string state = expect(ctx.sync_fd, kHooksDone);
     hooks::run_all("createContainer", c.hooks.create_container, state);
-    rootfs::enter(rootfd.get(), ctx.no_pivot);
+    rootfs::enter(rootfd.get(), !own_mnt ? rootfs::Entry::Chroot
+                                : ctx.no_pivot ? rootfs::Entry::MoveRoot
+                                               : rootfs::Entry::PivotRoot);
     rootfd.reset();
     if (p.terminal) setup_console(ctx);
     rootfs::finish(c);
