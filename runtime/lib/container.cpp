@@ -23,7 +23,9 @@
 #include "init.hpp"
 #include "log.hpp"
 #include "namespaces.hpp"
+#include "net_devices.hpp"
 #include "process_util.hpp"
+#include "seccomp.hpp"
 #include "security.hpp"
 #include "unix_socket.hpp"
 
@@ -118,11 +120,27 @@ void send_msg(int fd, char type, const std::string& text = {}) {
     if (::send(fd, m.data(), m.size(), MSG_NOSIGNAL) < 0) throw_errno("sync with container init");
 }
 
-std::string recv_msg(int fd, char& type) {
+// `passed` receives an fd the child attached (kSeccompFd), if any.
+std::string recv_msg(int fd, char& type, UniqueFd* passed = nullptr) {
     std::string buf(1 << 16, '\0');
+    iovec iov{buf.data(), buf.size()};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    msghdr mh{};
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    mh.msg_control = control;
+    mh.msg_controllen = sizeof control;
     ssize_t n;
-    while ((n = ::recv(fd, buf.data(), buf.size(), 0)) < 0) {
+    while ((n = ::recvmsg(fd, &mh, MSG_CMSG_CLOEXEC)) < 0) {
         if (errno != EINTR) throw_errno("sync with container init");
+    }
+    for (cmsghdr* c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+            int got;
+            std::memcpy(&got, CMSG_DATA(c), sizeof got);
+            UniqueFd owned(got);
+            if (passed) *passed = std::move(owned);
+        }
     }
     if (n == 0) {
         type = 0;
@@ -191,7 +209,7 @@ Created create(const CreateOptions& opt) {
     const spec::Process& proc = *config.process;
     if (proc.args.empty()) throw Error("process.args: is required and must not be empty");
     std::string rootfs = resolve_rootfs(bundle, config.root);
-    security::validate(proc);
+    security::validate(config);
     validate_sysctls(config);
     ns::Plan plan = ns::plan(config.linux ? &*config.linux : nullptr);
     if (!(plan.new_flags & CLONE_NEWNS) && !plan.joined(CLONE_NEWNS))
@@ -223,6 +241,8 @@ Created create(const CreateOptions& opt) {
     try {
     fs::write_file(dir.file("config.json"), text, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     if (::mkfifo(dir.file("exec.fifo").c_str(), 0622) != 0) throw_errno("mkfifo " + dir.file("exec.fifo"));
+    // Writable by any uid, whatever the umask: init opens it after switching to process.user.
+    if (::chmod(dir.file("exec.fifo").c_str(), 0622) != 0) throw_errno("chmod " + dir.file("exec.fifo"));
     UniqueFd fifo(::open(dir.file("exec.fifo").c_str(), O_PATH | O_CLOEXEC));
     if (!fifo) throw_errno("open " + dir.file("exec.fifo"));
 
@@ -287,6 +307,7 @@ Created create(const CreateOptions& opt) {
     console_sock.reset();
 
     if (plan.new_user()) ns::write_id_maps(pid, lx->uid_mappings, lx->gid_mappings);
+    if (lx) net_devices::move_into(*lx, pid);
     if (!cgfd) cg.add(pid);
     else
         for (auto& h : cg.hierarchies())
@@ -306,12 +327,19 @@ Created create(const CreateOptions& opt) {
 
     for (;;) {
         char type = 0;
-        std::string body = recv_msg(parent_sock.get(), type);
+        UniqueFd passed;
+        std::string body = recv_msg(parent_sock.get(), type, &passed);
         if (type == init::kRunHooks) {
             std::string creating = spec::state_to_oci_json(make_state(rec, "creating"));
             hooks::run_all("prestart", config.hooks.prestart, creating);
             hooks::run_all("createRuntime", config.hooks.create_runtime, creating);
             send_msg(parent_sock.get(), init::kHooksDone, spec::state_to_oci_json(make_state(rec, "created")));
+        } else if (type == init::kSeccompFd) {
+            if (!passed) throw Error("linux.seccomp: container init sent no notify fd");
+            seccomp::send_to_listener(*lx->seccomp, passed.get(), pid,
+                                      spec::state_to_oci_json(make_state(rec, "creating")));
+            passed.reset();
+            send_msg(parent_sock.get(), init::kSeccompDone);
         } else if (type == init::kReady) {
             break;
         } else if (type == init::kError) {

@@ -17,6 +17,8 @@
 #include "hooks.hpp"
 #include "process_setup.hpp"
 #include "rootfs.hpp"
+#include "scheduling.hpp"
+#include "security.hpp"
 #include "unix_socket.hpp"
 
 namespace husk::init {
@@ -74,11 +76,19 @@ void setup_console(const Context& ctx) {
     if (::ioctl(0, TIOCSCTTY, 0) != 0) throw_errno("set controlling terminal");
 }
 
+// The parent sends the notify fd to the seccomp agent; the container must not keep it.
+void hand_over_notify_fd(const Context& ctx, UniqueFd fd) {
+    if (!fd) return;
+    unix_socket::send_fd(ctx.sync_fd, fd.get(), std::string(1, kSeccompFd));
+    expect(ctx.sync_fd, kSeccompDone);
+}
+
 void run_steps(const Context& ctx) {
     const spec::Config& c = *ctx.config;
     const spec::Process& p = *c.process;
     ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     ::close(ctx.lock_fd);
+    scheduling::set_initial_affinity(p);
     ns::join(*ctx.ns, true);
     expect(ctx.sync_fd, kGo);
     if (ctx.ns->new_user()) {
@@ -112,11 +122,17 @@ void run_steps(const Context& ctx) {
     if (!c.domainname.empty() && ::setdomainname(c.domainname.data(), c.domainname.size()) != 0)
         throw_errno("domainname: setdomainname");
     process::set_rlimits(p);
+    security::apply_process_settings(p);
+    if (c.linux) scheduling::apply(*c.linux);
+    scheduling::set_final_affinity(p);
+    const spec::Seccomp* seccomp = c.linux && c.linux->seccomp ? &*c.linux->seccomp : nullptr;
+    hand_over_notify_fd(ctx, security::load_seccomp_before_user_switch(p, seccomp));
     process::switch_user(p);
     process::enter_cwd(p);
     auto env = process::environment(p, ctx.extra_env);
     std::string path = process::find_executable(p.args.at(0), env);
     process::set_no_new_privs(p);
+    hand_over_notify_fd(ctx, security::load_seccomp_before_exec(p, seccomp));
 
     ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
     send(ctx.sync_fd, kReady);

@@ -9,6 +9,10 @@
 #include "error.hpp"
 #include "fs.hpp"
 #include "log.hpp"
+#include "lsm.hpp"
+#include "net_devices.hpp"
+#include "scheduling.hpp"
+#include "seccomp.hpp"
 
 namespace husk::security {
 namespace {
@@ -55,12 +59,48 @@ void add_set(capng_type_t type, const char* set, const std::vector<std::string>&
 }  // namespace
 
 void validate(const spec::Process& p) {
+    scheduling::validate(p);
     if (!p.capabilities) return;
     check_set("bounding", p.capabilities->bounding);
     check_set("effective", p.capabilities->effective);
     check_set("inheritable", p.capabilities->inheritable);
     check_set("permitted", p.capabilities->permitted);
     check_set("ambient", p.capabilities->ambient);
+}
+
+void validate(const spec::Config& c) {
+    if (c.process) validate(*c.process);
+    lsm::validate(c);
+    if (!c.linux) return;
+    const spec::Linux& l = *c.linux;
+    scheduling::validate(l);
+    net_devices::validate(l);
+    if (l.seccomp) seccomp::validate(*l.seccomp);
+    if (l.intel_rdt && !fs::exists("/sys/fs/resctrl/schemata"))
+        throw Error("linux.intelRdt: is set but Intel RDT is not available (resctrl is not mounted at /sys/fs/resctrl)");
+}
+
+void apply_process_settings(const spec::Process& p) {
+    scheduling::apply(p);
+    lsm::apply(p);
+}
+
+// Seccomp wants to go in as close to execve as possible, so that profiles need not allow
+// husk's own setup calls. With no_new_privs that is right before exec.fifo (runc's point too:
+// the notify fd still has to reach the parent over the sync socket). Without no_new_privs the
+// kernel only lets a task holding CAP_SYS_ADMIN load a filter, so it must go in before the
+// user switch drops capabilities; then setgroups/setresuid/capset/prctl, the sync socket,
+// exec.fifo's open/write/close, startContainer hooks, close_range, rt_sigaction and execve all
+// run under the filter, and a profile that denies them fails the container with an error
+// naming the step, as with runc. Profiles made for runc (docker's default) allow them all.
+UniqueFd load_seccomp_before_user_switch(const spec::Process& p, const spec::Seccomp* s) {
+    if (!s || p.no_new_privileges) return UniqueFd();
+    return seccomp::load(*s);
+}
+
+UniqueFd load_seccomp_before_exec(const spec::Process& p, const spec::Seccomp* s) {
+    if (!s || !p.no_new_privileges) return UniqueFd();
+    return seccomp::load(*s);
 }
 
 void before_user_switch(const spec::Process& p) {

@@ -1,0 +1,371 @@
+"""Process security on real containers: capabilities, seccomp (errno, kill, notify, a full
+default-deny profile), no_new_privs, scheduling, I/O priority, CPU affinity, personality,
+netDevices and LSM settings, read from outside through /proc or by the process inside."""
+import array
+import ctypes
+import json
+import os
+import socket
+import subprocess
+import threading
+
+import pytest
+
+from conftest import HUSK, proc_status, wait_for
+import seccomp_profile
+
+CAPS = {"CAP_CHOWN": 0, "CAP_DAC_OVERRIDE": 1, "CAP_FOWNER": 3, "CAP_KILL": 5, "CAP_SETGID": 6,
+        "CAP_SETUID": 7, "CAP_NET_BIND_SERVICE": 10, "CAP_NET_RAW": 13, "CAP_SYS_CHROOT": 18,
+        "CAP_AUDIT_WRITE": 29}
+
+
+def mask(names):
+    return "%016x" % sum(1 << CAPS[n] for n in names)
+
+
+def started(husk, args, mutate):
+    """Creates and starts a container; returns (id, pid) once it runs `args`."""
+    cid = husk.new_id()
+    b = husk.bundle(args, mutate)
+    husk.cmd("create", "-b", b, cid, check=True)
+    pid = husk.state(cid)["pid"]
+    husk.cmd("start", cid, check=True)
+    assert wait_for(lambda: open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")[0] == args[0].encode())
+    return cid, pid
+
+
+def with_seccomp(profile, nnp=False):
+    def mutate(cfg):
+        cfg["linux"]["seccomp"] = profile
+        cfg["process"]["noNewPrivileges"] = nnp
+    return mutate
+
+
+def failed_create(husk, mutate):
+    """A create that must fail: returns its stderr and checks nothing was left behind."""
+    cid = husk.new_id()
+    b = husk.bundle(["true"], mutate)
+    r = husk.cmd("create", "-b", b, cid)
+    assert r.returncode == 1, r.stderr
+    assert husk.state(cid) is None
+    assert not os.path.exists(os.path.join(husk.root, cid))
+    return r.stderr
+
+
+# --- capabilities ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("uid", [0, 1000])
+def test_capability_sets_are_exactly_as_configured(husk, uid):
+    kept = ["CAP_KILL", "CAP_NET_BIND_SERVICE"]
+    bounding = kept + ["CAP_CHOWN", "CAP_SETUID"]
+
+    def mutate(cfg):
+        cfg["process"]["user"] = {"uid": uid, "gid": uid}
+        # For root, execve makes permitted = bounding | inheritable; for others it keeps only
+        # the ambient set: a config that a correct runtime reproduces exactly in both cases.
+        everything = bounding if uid == 0 else kept
+        cfg["process"]["capabilities"] = {"bounding": bounding, "effective": everything,
+                                          "permitted": everything, "inheritable": kept, "ambient": kept}
+    _, pid = started(husk, ["sleep", "1000"], mutate)
+    st = proc_status(pid)
+    assert st["Uid"].split()[0] == str(uid)
+    assert st["CapBnd"] == mask(bounding)
+    assert st["CapInh"] == mask(kept)
+    assert st["CapAmb"] == mask(kept)
+    want = bounding if uid == 0 else kept
+    assert st["CapPrm"] == mask(want)
+    assert st["CapEff"] == mask(want)
+
+
+def test_no_capabilities_config_gives_an_empty_non_root_process(husk):
+    def mutate(cfg):
+        cfg["process"]["user"] = {"uid": 1000, "gid": 1000}
+        cfg["process"]["capabilities"] = {"bounding": ["CAP_KILL"]}
+    _, pid = started(husk, ["sleep", "1000"], mutate)
+    st = proc_status(pid)
+    assert st["CapBnd"] == mask(["CAP_KILL"])
+    assert st["CapEff"] == st["CapPrm"] == st["CapInh"] == st["CapAmb"] == "0" * 16
+
+
+def test_unknown_capability_is_an_error_naming_the_field(husk):
+    err = failed_create(husk, lambda c: c["process"]["capabilities"].update(effective=["CAP_KILL", "CAP_BOGUS"]))
+    assert "process.capabilities.effective[1]" in err and "CAP_BOGUS" in err
+
+
+# --- no_new_privs ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("nnp", [True, False])
+def test_no_new_privileges(husk, nnp):
+    _, pid = started(husk, ["sleep", "1000"], lambda c: c["process"].update(noNewPrivileges=nnp))
+    assert proc_status(pid)["NoNewPrivs"] == ("1" if nnp else "0")
+
+
+# --- seccomp --------------------------------------------------------------------------------
+
+def allow_all_but(rules):
+    return {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": rules}
+
+
+@pytest.mark.parametrize("nnp", [True, False])
+def test_seccomp_errno_returns_the_configured_errno(husk, nnp):
+    prof = allow_all_but([{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 18},
+                          {"names": ["rmdir"], "action": "SCMP_ACT_ERRNO"},
+                          {"names": ["no_such_syscall_anywhere"], "action": "SCMP_ACT_ERRNO"}])
+    b = husk.bundle(["sh", "-c", "mkdir /tmp/x; rmdir /tmp; echo done"], with_seccomp(prof, nnp))
+    r = husk.run_output(b)
+    assert r.returncode == 0, r.stderr
+    assert "Invalid cross-device link" in r.stderr  # EXDEV, 18
+    assert "Operation not permitted" in r.stderr  # errnoRet defaults to EPERM
+    assert "done" in r.stdout
+
+
+@pytest.mark.parametrize("action", ["SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD"])
+def test_seccomp_kill_ends_the_process_with_sigsys(husk, action):
+    b = husk.bundle(["mkdir", "/tmp/x"], with_seccomp(allow_all_but([{"names": ["mkdir", "mkdirat"], "action": action}])))
+    r = husk.run_output(b)
+    assert r.returncode == 128 + 31, (r.returncode, r.stderr)
+
+
+def test_seccomp_argument_conditions(husk):
+    # kill(pid, 0) is refused; kill(pid, SIGCONT) passes. MASKED_EQ: (sig & 0xff) == 0.
+    prof = allow_all_but([{"names": ["kill"], "action": "SCMP_ACT_ERRNO",
+                           "args": [{"index": 1, "value": 0xFF, "valueTwo": 0, "op": "SCMP_CMP_MASKED_EQ"}]}])
+    b = husk.bundle(["sh", "-c", "kill -0 $$ && echo zero-ok; kill -CONT $$ && echo cont-ok"], with_seccomp(prof))
+    r = husk.run_output(b)
+    assert "cont-ok" in r.stdout and "zero-ok" not in r.stdout, (r.stdout, r.stderr)
+
+
+def test_seccomp_default_deny_profile_runs_a_shell(husk):
+    script = "echo hello; ls / >/dev/null && echo listed; cat /proc/self/status | grep -q Seccomp && echo read; renice -n 5 -p $$ >/dev/null || echo denied"
+    b = husk.bundle(["sh", "-c", script], with_seccomp(seccomp_profile.profile(), nnp=True))
+    r = husk.run_output(b)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["hello", "listed", "read", "denied"], (r.stdout, r.stderr)
+    assert "Operation not permitted" in r.stderr  # setpriority is not in the profile
+
+
+def test_seccomp_default_deny_profile_without_no_new_privs(husk):
+    b = husk.bundle(["sh", "-c", "echo hello"], with_seccomp(seccomp_profile.profile(), nnp=False))
+    r = husk.run_output(b)
+    assert (r.returncode, r.stdout) == (0, "hello\n"), r.stderr
+
+
+def test_seccomp_filter_is_visible_in_proc_status(husk):
+    _, pid = started(husk, ["sleep", "1000"], with_seccomp(allow_all_but([{"names": ["rmdir"], "action": "SCMP_ACT_ERRNO"}])))
+    assert proc_status(pid)["Seccomp"] == "2"
+    assert proc_status(pid)["Seccomp_filters"] == "1"
+
+
+@pytest.mark.parametrize("change,field", [
+    ({"architectures": ["SCMP_ARCH_NOPE"]}, "linux.seccomp.architectures[0]"),
+    ({"flags": ["SECCOMP_FILTER_FLAG_BOGUS"]}, "linux.seccomp.flags[0]"),
+    ({"defaultAction": "SCMP_ACT_MAYBE"}, "linux.seccomp.defaultAction"),
+    ({"syscalls": [{"names": ["kill"], "action": "SCMP_ACT_ERRNO",
+                    "args": [{"index": 6, "value": 1, "op": "SCMP_CMP_EQ"}]}]}, "index"),
+    ({"syscalls": [{"names": ["kill"], "action": "SCMP_ACT_ERRNO",
+                    "args": [{"index": 1, "value": 1, "op": "SCMP_CMP_ALMOST"}]}]}, "op"),
+    ({"syscalls": [{"names": ["kill"], "action": "SCMP_ACT_NOTIFY"}], "listenerPath": "/nonexistent/sock"},
+     "linux.seccomp.listenerPath"),
+])
+def test_seccomp_bad_profiles_are_refused(husk, change, field):
+    prof = allow_all_but([])
+    prof.update(change)
+    err = failed_create(husk, with_seccomp(prof))
+    assert field in err, err
+
+
+def test_seccomp_listener_that_refuses_is_an_error(husk, tmp_path):
+    path = str(tmp_path / "refusing.sock")
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.bind(path)
+    s.close()  # the file stays, nobody listens: connect is refused
+    prof = allow_all_but([{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_NOTIFY"}])
+    prof["listenerPath"] = path
+    err = failed_create(husk, with_seccomp(prof))
+    assert "linux.seccomp.listenerPath" in err and "refused" in err, err
+
+
+# struct seccomp_notif (80 bytes) and seccomp_notif_resp (24 bytes), <linux/seccomp.h>
+NOTIF_RECV = 0xC0502100
+NOTIF_SEND = 0xC0182101
+
+
+class Notif(ctypes.Structure):
+    _fields_ = [("id", ctypes.c_uint64), ("pid", ctypes.c_uint32), ("flags", ctypes.c_uint32),
+                ("nr", ctypes.c_int32), ("arch", ctypes.c_uint32), ("ip", ctypes.c_uint64),
+                ("args", ctypes.c_uint64 * 6)]
+
+
+class NotifResp(ctypes.Structure):
+    _fields_ = [("id", ctypes.c_uint64), ("val", ctypes.c_int64), ("error", ctypes.c_int32),
+                ("flags", ctypes.c_uint32)]
+
+
+def seccomp_agent(path, got):
+    """Accepts husk's connection, keeps the message and fd, and answers one notification with
+    success (val 0) without doing anything."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    srv.listen(1)
+    srv.settimeout(20)
+
+    def serve():
+        try:
+            conn, _ = srv.accept()
+            msg, fds, _, _ = socket.recv_fds(conn, 65536, 4)
+            got["msg"], got["nfds"] = json.loads(msg), len(fds)
+            conn.close()
+            n = Notif()
+            if libc.ioctl(fds[0], NOTIF_RECV, ctypes.byref(n)) != 0:
+                got["error"] = os.strerror(ctypes.get_errno())
+                return
+            got["notified_pid"] = n.pid
+            resp = NotifResp(id=n.id, val=0, error=0, flags=0)
+            if libc.ioctl(fds[0], NOTIF_SEND, ctypes.byref(resp)) != 0:
+                got["error"] = os.strerror(ctypes.get_errno())
+            for fd in fds:
+                os.close(fd)
+        except Exception as e:  # reported by the test thread
+            got["error"] = repr(e)
+        finally:
+            srv.close()
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    return t
+
+
+@pytest.mark.parametrize("nnp", [True, False])
+def test_seccomp_notify_agent_gets_fd_and_answers(husk, tmp_path, nnp):
+    path = str(tmp_path / "agent.sock")
+    got = {}
+    agent = seccomp_agent(path, got)
+    prof = allow_all_but([{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_NOTIFY"}])
+    prof.update(listenerPath=path, listenerMetadata="hello-agent")
+    # The agent says "success" but creates nothing: mkdir succeeds and the directory is absent.
+    b = husk.bundle(["sh", "-c", "mkdir /tmp/n && echo made; test -d /tmp/n || echo absent"], with_seccomp(prof, nnp))
+    cid = husk.new_id()
+    r = husk.run_output(b, cid=cid)
+    agent.join(10)
+    assert "error" not in got, got
+    assert r.stdout.split() == ["made", "absent"], (r.stdout, r.stderr)
+    m = got["msg"]
+    assert got["nfds"] == 1
+    assert m["fds"] == ["seccompFd"] and m["metadata"] == "hello-agent" and m["ociVersion"]
+    assert m["state"]["id"] == cid and m["state"]["pid"] == m["pid"] and m["pid"] > 0
+    assert m["state"]["status"] == "creating"
+
+
+# --- scheduling, I/O priority, affinity, personality, memory policy --------------------------
+
+def test_scheduler_policy_and_nice(husk):
+    _, pid = started(husk, ["sleep", "1000"],
+                     lambda c: c["process"].update(scheduler={"policy": "SCHED_BATCH", "nice": 7}))
+    with open(f"/proc/{pid}/sched") as f:
+        policy = [l for l in f if l.startswith("policy")][0]
+    assert policy.split(":")[1].strip() == "3"  # SCHED_BATCH
+    with open(f"/proc/{pid}/stat") as f:
+        assert f.read().rsplit(")", 1)[1].split()[16] == "7"  # field 19: nice
+
+
+def test_io_priority(husk):
+    _, pid = started(husk, ["sleep", "1000"],
+                     lambda c: c["process"].update(ioPriority={"class": "IOPRIO_CLASS_BE", "priority": 6}))
+    libc = ctypes.CDLL(None, use_errno=True)
+    SYS_ioprio_get = 252  # x86_64
+    prio = libc.syscall(SYS_ioprio_get, 1, pid)  # IOPRIO_WHO_PROCESS
+    assert (prio >> 13, prio & 0xFF) == (2, 6)
+
+
+def test_exec_cpu_affinity_final(husk):
+    cpu = str(os.cpu_count() - 1)
+    _, pid = started(husk, ["sleep", "1000"],
+                     lambda c: c["process"].update(execCPUAffinity={"initial": "0", "final": cpu}))
+    assert proc_status(pid)["Cpus_allowed_list"] == cpu
+
+
+def test_bad_cpu_list_is_refused(husk):
+    err = failed_create(husk, lambda c: c["process"].update(execCPUAffinity={"final": "0-x"}))
+    assert "process.execCPUAffinity.final" in err
+
+
+def test_personality_linux32(husk):
+    _, pid = started(husk, ["sleep", "1000"], lambda c: c["linux"].update(personality={"domain": "LINUX32"}))
+    with open(f"/proc/{pid}/personality") as f:
+        assert int(f.read(), 16) == 0x0008
+    b = husk.bundle(["uname", "-m"], lambda c: c["linux"].update(personality={"domain": "LINUX32"}))
+    assert husk.run_output(b).stdout.strip() in ("i686", "i386")
+
+
+def test_memory_policy_bind(husk):
+    if not os.path.exists("/sys/devices/system/node/node0"):
+        pytest.skip("no NUMA nodes on this host")
+    _, pid = started(husk, ["sleep", "1000"],
+                     lambda c: c["linux"].update(memoryPolicy={"mode": "MPOL_BIND", "nodes": "0"}))
+    with open(f"/proc/{pid}/numa_maps") as f:
+        assert "bind:0" in f.read()
+
+
+def test_bad_memory_policy_is_refused(husk):
+    err = failed_create(husk, lambda c: c["linux"].update(memoryPolicy={"mode": "MPOL_SOMETIMES", "nodes": "0"}))
+    assert "linux.memoryPolicy.mode" in err
+
+
+def test_intel_rdt_without_resctrl_is_refused(husk):
+    if os.path.exists("/sys/fs/resctrl/schemata"):
+        pytest.skip("resctrl is mounted here")
+    err = failed_create(husk, lambda c: c["linux"].update(intelRdt={"closID": "x"}))
+    assert "linux.intelRdt" in err
+
+
+# --- netDevices -----------------------------------------------------------------------------
+
+@pytest.fixture
+def dummy_link():
+    """A host interface to move: a dummy, or one end of a veth pair where there is no dummy
+    driver. Whatever remains on the host afterwards is deleted."""
+    name = "hsk" + os.urandom(4).hex()
+    peer = name + "p"
+    made = [name]
+    if subprocess.run(["ip", "link", "add", name, "type", "dummy"], capture_output=True).returncode != 0:
+        if subprocess.run(["ip", "link", "add", name, "type", "veth", "peer", "name", peer],
+                          capture_output=True).returncode != 0:
+            pytest.skip("cannot create a dummy or veth interface here")
+        made.append(peer)
+    yield name
+    for n in made:
+        if os.path.exists(f"/sys/class/net/{n}"):
+            subprocess.run(["ip", "link", "del", n], capture_output=True)
+
+
+def test_net_device_is_moved_and_renamed(husk, dummy_link):
+    def mutate(cfg):
+        cfg["linux"]["netDevices"] = {dummy_link: {"name": "ctr0"}}
+    _, pid = started(husk, ["sleep", "1000"], mutate)
+    with open(f"/proc/{pid}/net/dev") as f:
+        names = [l.split(":")[0].strip() for l in f.readlines()[2:]]
+    assert "ctr0" in names and dummy_link not in names
+    assert not os.path.exists(f"/sys/class/net/{dummy_link}")
+
+
+def test_missing_net_device_is_refused(husk):
+    err = failed_create(husk, lambda c: c["linux"].update(netDevices={"hsknothere0": {"name": "eth1"}}))
+    assert "linux.netDevices.hsknothere0" in err
+
+
+# --- LSM ------------------------------------------------------------------------------------
+
+def test_selinux_label_without_selinux_is_refused(husk):
+    if os.path.exists("/sys/fs/selinux/enforce"):
+        pytest.skip("SELinux is enabled here")
+    err = failed_create(husk, lambda c: c["process"].update(selinuxLabel="system_u:system_r:container_t:s0"))
+    assert "process.selinuxLabel" in err
+
+
+def test_apparmor_profile_without_apparmor_is_ignored(husk):
+    if os.path.exists("/sys/module/apparmor/parameters/enabled"):
+        pytest.skip("AppArmor is present here")
+    b = husk.bundle(["sh", "-c", "echo ok"], lambda c: c["process"].update(apparmorProfile="husk-test"))
+    r = husk.run_output(b)
+    assert (r.returncode, r.stdout) == (0, "ok\n"), r.stderr
