@@ -126,6 +126,39 @@ def test_seccomp_kill_ends_the_process_with_sigsys(husk, action):
     assert r.returncode == 128 + 31, (r.returncode, r.stderr)
 
 
+def test_seccomp_trap_sends_sigsys_and_log_allows(husk):
+    b = husk.bundle(["mkdir", "/tmp/x"], with_seccomp(allow_all_but([{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_TRAP"}])))
+    assert husk.run_output(b).returncode == 128 + 31
+    b = husk.bundle(["sh", "-c", "cat /proc/self/status >/dev/null && echo logged"],
+                    with_seccomp(allow_all_but([{"names": ["read"], "action": "SCMP_ACT_LOG"}])))
+    assert husk.run_output(b).stdout == "logged\n"
+
+
+def test_seccomp_flags_supported_here_are_accepted(husk):
+    feats = json.loads(husk.cmd("features", root=False, check=True).stdout)["linux"]["seccomp"]
+    assert {"SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG"} <= set(feats["supportedFlags"])
+    prof = allow_all_but([{"names": ["rmdir"], "action": "SCMP_ACT_ERRNO"}])
+    prof["flags"] = feats["supportedFlags"]
+    b = husk.bundle(["sh", "-c", "rmdir /tmp || echo refused"], with_seccomp(prof))
+    r = husk.run_output(b)
+    assert (r.returncode, r.stdout) == (0, "refused\n"), r.stderr
+    for flag in set(feats["knownFlags"]) - set(feats["supportedFlags"]):
+        prof["flags"] = [flag]
+        assert f"{flag} is not supported" in failed_create(husk, with_seccomp(prof))
+
+
+def test_features_reports_security(husk):
+    f = json.loads(husk.cmd("features", root=False, check=True).stdout)["linux"]
+    assert "CAP_SYS_ADMIN" in f["capabilities"] and "CAP_CHOWN" in f["capabilities"]
+    with open("/proc/sys/kernel/cap_last_cap") as fh:
+        assert len(f["capabilities"]) == int(fh.read()) + 1
+    assert f["seccomp"]["enabled"] is True
+    assert "SCMP_ACT_NOTIFY" in f["seccomp"]["actions"] and "SCMP_CMP_MASKED_EQ" in f["seccomp"]["operators"]
+    assert "SCMP_ARCH_X86_64" in f["seccomp"]["archs"]
+    assert f["apparmor"]["enabled"] == os.path.exists("/sys/kernel/security/apparmor")
+    assert f["selinux"]["enabled"] == os.path.exists("/sys/fs/selinux/enforce")
+
+
 def test_seccomp_argument_conditions(husk):
     # kill(pid, 0) is refused; kill(pid, SIGCONT) passes. MASKED_EQ: (sig & 0xff) == 0.
     prof = allow_all_but([{"names": ["kill"], "action": "SCMP_ACT_ERRNO",

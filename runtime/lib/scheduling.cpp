@@ -178,4 +178,16 @@ void apply(const spec::Linux& l) {
     }
 }
 
+std::vector<std::string> memory_policy_modes() {
+    std::vector<std::string> out;
+    for (const auto& [name, v] : kMemModes) out.push_back(name);
+    return out;
+}
+
+std::vector<std::string> memory_policy_flags() {
+    std::vector<std::string> out;
+    for (const auto& [name, v] : kMemFlags) out.push_back(name);
+    return out;
+}
+
 }  // namespace husk::scheduling

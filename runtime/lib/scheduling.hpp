@@ -30,4 +30,8 @@ void set_final_affinity(const spec::Process& p);
 // personality(2) and set_mempolicy(2) for the calling process.
 void apply(const spec::Linux& l);
 
+// linux.memoryPolicy modes and flags this build knows, for `husk features`.
+std::vector<std::string> memory_policy_modes();
+std::vector<std::string> memory_policy_flags();
+
 }  // namespace husk::scheduling

@@ -58,6 +58,18 @@ void add_set(capng_type_t type, const char* set, const std::vector<std::string>&
 
 }  // namespace
 
+std::vector<std::string> known_capabilities() {
+    std::vector<std::string> out;
+    for (int n = 0; n <= last_cap(); ++n) {
+        const char* name = capng_capability_to_name(static_cast<unsigned>(n));
+        if (!name) continue;
+        std::string s = std::string("CAP_") + name;
+        std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::toupper(c); });
+        out.push_back(s);
+    }
+    return out;
+}
+
 void validate(const spec::Process& p) {
     scheduling::validate(p);
     if (!p.capabilities) return;

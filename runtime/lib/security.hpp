@@ -2,6 +2,9 @@
 // LSM labels and scheduling, behind calls that init and exec share. init.cpp owns the order.
 #pragma once
 
+#include <string>
+#include <vector>
+
 #include "config.hpp"
 #include "unique_fd.hpp"
 
@@ -20,6 +23,9 @@ void apply_process_settings(const spec::Process& process);
 // (empty when the profile has none), which the caller hands to the runtime parent.
 UniqueFd load_seccomp_before_user_switch(const spec::Process& process, const spec::Seccomp* seccomp);
 UniqueFd load_seccomp_before_exec(const spec::Process& process, const spec::Seccomp* seccomp);
+// "CAP_CHOWN" ... up to the kernel's last capability, for `husk features`.
+std::vector<std::string> known_capabilities();
+
 // Before the uid switch: keep capabilities across setuid and shrink the bounding set.
 void before_user_switch(const spec::Process& process);
 // After the uid switch: effective, permitted, inheritable and ambient sets.
