@@ -1,5 +1,6 @@
 #include "process_setup.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/close_range.h>
@@ -113,7 +114,20 @@ void set_no_new_privs(const spec::Process& p) {
 
 void close_fds_on_exec(int preserve_fds) {
     unsigned first = 3 + static_cast<unsigned>(preserve_fds);
-    if (::syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) != 0) throw_errno("close_range");
+    if (::syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) == 0) return;
+    // A seccomp profile loaded before this point (no noNewPrivileges) may deny close_range, as
+    // profiles written before it existed do; fcntl on each open fd does the same job.
+    int err = errno;
+    DIR* d = ::opendir("/proc/self/fd");
+    if (!d) throw_errno("close_range", err);
+    std::vector<int> fds;
+    while (dirent* e = ::readdir(d)) {
+        if (e->d_name[0] == '.') continue;
+        int fd = std::atoi(e->d_name);
+        if (fd >= static_cast<int>(first) && fd != ::dirfd(d)) fds.push_back(fd);
+    }
+    ::closedir(d);
+    for (int fd : fds) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
 }
 
 void exec(const std::string& path, const spec::Process& p, const std::vector<std::string>& env) {
