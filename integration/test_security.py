@@ -376,7 +376,11 @@ def dummy_link():
             subprocess.run(["ip", "link", "del", n], capture_output=True)
 
 
-def test_net_device_is_moved_and_renamed(husk, dummy_link):
+def test_net_device_is_moved_and_renamed_with_its_addresses(husk, dummy_link):
+    subprocess.run(["ip", "addr", "add", "10.199.7.5/24", "dev", dummy_link], check=True)
+    subprocess.run(["ip", "addr", "add", "fd00:199::5/64", "dev", dummy_link, "nodad"], check=True)
+    subprocess.run(["ip", "link", "set", dummy_link, "up"], check=True)
+
     def mutate(cfg):
         cfg["linux"]["netDevices"] = {dummy_link: {"name": "ctr0"}}
     _, pid = started(husk, ["sleep", "1000"], mutate)
@@ -384,6 +388,10 @@ def test_net_device_is_moved_and_renamed(husk, dummy_link):
         names = [l.split(":")[0].strip() for l in f.readlines()[2:]]
     assert "ctr0" in names and dummy_link not in names
     assert not os.path.exists(f"/sys/class/net/{dummy_link}")
+    out = subprocess.run(["nsenter", "-t", str(pid), "-n", "ip", "addr", "show", "ctr0"],
+                         capture_output=True, text=True, check=True).stdout
+    assert "10.199.7.5/24" in out and "fd00:199::5/64" in out, out
+    assert ",UP" in out.splitlines()[0], out
 
 
 def test_missing_net_device_is_refused(husk):
