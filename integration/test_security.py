@@ -238,34 +238,39 @@ class NotifResp(ctypes.Structure):
                 ("flags", ctypes.c_uint32)]
 
 
-def seccomp_agent(path, got):
-    """Accepts husk's connection, keeps the message and fd, and answers one notification with
-    success (val 0) without doing anything."""
+def seccomp_agent(path, got, connections=1):
+    """Accepts husk's connections (one per process that loads the filter), keeps each message,
+    and answers one notification on the last fd with success (val 0) without doing anything."""
     libc = ctypes.CDLL(None, use_errno=True)
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     srv.bind(path)
-    srv.listen(1)
+    srv.listen(connections)
     srv.settimeout(20)
 
     def serve():
+        kept = []
         try:
-            conn, _ = srv.accept()
-            msg, fds, _, _ = socket.recv_fds(conn, 65536, 4)
-            got["msg"], got["nfds"] = json.loads(msg), len(fds)
-            conn.close()
+            got["msgs"], got["nfds"] = [], []
+            for _ in range(connections):
+                conn, _ = srv.accept()
+                msg, fds, _, _ = socket.recv_fds(conn, 65536, 4)
+                got["msgs"].append(json.loads(msg))
+                got["nfds"].append(len(fds))
+                kept += fds
+                conn.close()
+            got["msg"] = got["msgs"][-1]
             n = Notif()
-            if libc.ioctl(fds[0], NOTIF_RECV, ctypes.byref(n)) != 0:
+            if libc.ioctl(kept[-1], NOTIF_RECV, ctypes.byref(n)) != 0:
                 got["error"] = os.strerror(ctypes.get_errno())
                 return
-            got["notified_pid"] = n.pid
             resp = NotifResp(id=n.id, val=0, error=0, flags=0)
-            if libc.ioctl(fds[0], NOTIF_SEND, ctypes.byref(resp)) != 0:
+            if libc.ioctl(kept[-1], NOTIF_SEND, ctypes.byref(resp)) != 0:
                 got["error"] = os.strerror(ctypes.get_errno())
-            for fd in fds:
-                os.close(fd)
         except Exception as e:  # reported by the test thread
             got["error"] = repr(e)
         finally:
+            for fd in kept:
+                os.close(fd)
             srv.close()
 
     t = threading.Thread(target=serve, daemon=True)
@@ -288,7 +293,7 @@ def test_seccomp_notify_agent_gets_fd_and_answers(husk, tmp_path, nnp):
     assert "error" not in got, got
     assert r.stdout.split() == ["made", "absent"], (r.stdout, r.stderr)
     m = got["msg"]
-    assert got["nfds"] == 1
+    assert got["nfds"] == [1]
     assert m["fds"] == ["seccompFd"] and m["metadata"] == "hello-agent" and m["ociVersion"]
     assert m["state"]["id"] == cid and m["state"]["pid"] == m["pid"] and m["pid"] > 0
     assert m["state"]["status"] == "creating"
@@ -414,3 +419,50 @@ def test_apparmor_profile_without_apparmor_is_ignored(husk):
     b = husk.bundle(["sh", "-c", "echo ok"], lambda c: c["process"].update(apparmorProfile="husk-test"))
     r = husk.run_output(b)
     assert (r.returncode, r.stdout) == (0, "ok\n"), r.stderr
+
+
+# --- exec gets the same settings --------------------------------------------------------------
+
+def test_exec_runs_under_the_containers_seccomp_profile(husk):
+    prof = allow_all_but([{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 18}])
+    cid, _ = started(husk, ["sleep", "1000"], with_seccomp(prof, nnp=True))
+    r = husk.cmd("exec", cid, "sh", "-c", "mkdir /tmp/x; grep Seccomp: /proc/self/status")
+    assert "Invalid cross-device link" in r.stderr
+    assert r.stdout.split() == ["Seccomp:", "2"]
+
+
+def test_exec_notify_agent_gets_the_exec_process(husk, tmp_path):
+    path = str(tmp_path / "agent.sock")
+    got = {}
+    agent = seccomp_agent(path, got, connections=2)
+    prof = allow_all_but([{"names": ["rmdir"], "action": "SCMP_ACT_NOTIFY"}])
+    prof.update(listenerPath=path, listenerMetadata="for-exec")
+    # The first connection is init's (it never calls rmdir), the second the exec process's.
+    cid, pid = started(husk, ["sleep", "1000"], with_seccomp(prof))
+    r = husk.cmd("exec", cid, "sh", "-c", "rmdir /etc && echo removed; test -d /etc && echo still-there")
+    agent.join(10)
+    assert "error" not in got, got
+    assert r.stdout.split() == ["removed", "still-there"], (r.stdout, r.stderr)
+    assert got["nfds"] == [1, 1]
+    assert got["msgs"][0]["pid"] == pid and got["msgs"][0]["state"]["status"] == "creating"
+    m = got["msg"]
+    assert m["metadata"] == "for-exec" and m["state"]["id"] == cid and m["state"]["pid"] == pid
+    assert m["state"]["status"] == "running" and m["pid"] not in (0, pid)
+
+
+def test_exec_cpu_affinity_and_scheduler(husk, tmp_path):
+    cid, _ = started(husk, ["sleep", "1000"], None)
+    cpu = str(os.cpu_count() - 1)
+    process = {"args": ["sleep", "100"], "cwd": "/", "env": ["PATH=/bin:/usr/bin"],
+               "user": {"uid": 0, "gid": 0},
+               "execCPUAffinity": {"initial": "0", "final": cpu},
+               "scheduler": {"policy": "SCHED_IDLE"}, "ioPriority": {"class": "IOPRIO_CLASS_IDLE", "priority": 0}}
+    (tmp_path / "p.json").write_text(json.dumps(process))
+    r = husk.cmd("exec", "-d", "--pid-file", tmp_path / "pid", "--process", tmp_path / "p.json", cid)
+    assert r.returncode == 0, r.stderr
+    epid = int((tmp_path / "pid").read_text())
+    assert proc_status(epid)["Cpus_allowed_list"] == cpu
+    with open(f"/proc/{epid}/sched") as f:
+        assert [l for l in f if l.startswith("policy")][0].split(":")[1].strip() == "5"  # SCHED_IDLE
+    libc = ctypes.CDLL(None, use_errno=True)
+    assert libc.syscall(252, 1, epid) >> 13 == 3  # IOPRIO_CLASS_IDLE

@@ -15,6 +15,7 @@
 #include "error.hpp"
 #include "fs.hpp"
 #include "process_util.hpp"
+#include "scheduling.hpp"
 #include "security.hpp"
 
 namespace husk::process {
@@ -136,6 +137,31 @@ void exec(const std::string& path, const spec::Process& p, const std::vector<std
     proc::reset_signals();
     ::execve(path.c_str(), argv.data(), envp.data());
     throw_errno("exec " + path);
+}
+
+void launch(const spec::Process& p, const Launch& l) {
+    set_rlimits(p);
+    // Before the user switch: these may need privileges, and before seccomp so that a
+    // profile need not allow them.
+    security::apply_process_settings(p);
+    if (l.linux) scheduling::apply(*l.linux);
+    scheduling::set_final_affinity(p);
+    const spec::Seccomp* seccomp = l.linux && l.linux->seccomp ? &*l.linux->seccomp : nullptr;
+    auto hand_over = [&](UniqueFd fd) {
+        if (!fd) return;
+        if (!l.seccomp_notify) throw Error("linux.seccomp: SCMP_ACT_NOTIFY is not supported here");
+        l.seccomp_notify(std::move(fd));
+    };
+    hand_over(security::load_seccomp_before_user_switch(p, seccomp));
+    switch_user(p);
+    enter_cwd(p);
+    auto env = environment(p, l.extra_env);
+    std::string path = find_executable(p.args.at(0), env);
+    set_no_new_privs(p);
+    hand_over(security::load_seccomp_before_exec(p, seccomp));
+    if (l.before_exec) l.before_exec();
+    close_fds_on_exec(l.preserve_fds);
+    exec(path, p, env);
 }
 
 }  // namespace husk::process

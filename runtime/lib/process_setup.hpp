@@ -3,10 +3,12 @@
 // working directory, environment, no_new_privs, and the exec itself.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "config.hpp"
+#include "unique_fd.hpp"
 
 namespace husk::process {
 
@@ -22,5 +24,22 @@ void set_no_new_privs(const spec::Process& p);
 // Marks every fd from 3 + preserve_fds close-on-exec.
 void close_fds_on_exec(int preserve_fds);
 [[noreturn]] void exec(const std::string& path, const spec::Process& p, const std::vector<std::string>& env);
+
+struct Launch {
+    std::vector<std::string> extra_env;
+    int preserve_fds = 0;
+    // Runs after every check that can fail and before the exec (init waits for `start` here).
+    std::function<void()> before_exec;
+    // The container's linux section: seccomp, personality and memory policy (may be null).
+    const spec::Linux* linux = nullptr;
+    // Takes the SCMP_ACT_NOTIFY listener fd to the runtime parent, which passes it to
+    // linux.seccomp.listenerPath; without it a profile with NOTIFY rules is an error.
+    std::function<void(UniqueFd)> seccomp_notify;
+};
+
+// The shared tail of init and exec, in order: rlimits, scheduler/ioprio/LSM label, personality
+// and memory policy, CPU affinity, seccomp (without no_new_privs), user and capabilities, cwd,
+// environment, executable lookup, no_new_privs, seccomp (with it), before_exec, fd cleanup, exec.
+[[noreturn]] void launch(const spec::Process& p, const Launch& l);
 
 }  // namespace husk::process
