@@ -466,3 +466,22 @@ def test_exec_cpu_affinity_and_scheduler(husk, tmp_path):
         assert [l for l in f if l.startswith("policy")][0].split(":")[1].strip() == "5"  # SCHED_IDLE
     libc = ctypes.CDLL(None, use_errno=True)
     assert libc.syscall(252, 1, epid) >> 13 == 3  # IOPRIO_CLASS_IDLE
+
+
+@pytest.mark.parametrize("nnp", [True, False])
+def test_seccomp_and_capabilities_in_a_user_namespace(husk, nnp):
+    def mutate(cfg):
+        cfg["linux"]["namespaces"].append({"type": "user"})
+        # Identity mapping: the bundle under a 0700 pytest dir stays reachable.
+        cfg["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 0, "size": 65536}]
+        cfg["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 0, "size": 65536}]
+        cfg["linux"]["seccomp"] = allow_all_but([{"names": ["rmdir"], "action": "SCMP_ACT_ERRNO", "errnoRet": 18}])
+        cfg["process"]["noNewPrivileges"] = nnp
+        cfg["process"]["capabilities"] = {k: ["CAP_KILL", "CAP_CHOWN"] for k in
+                                          ("bounding", "effective", "permitted", "inheritable", "ambient")}
+    b = husk.bundle(["sh", "-c", "rmdir /tmp; grep -E '^(CapEff|Uid)' /proc/self/status; cat /proc/self/uid_map"], mutate)
+    r = husk.run_output(b)
+    assert r.returncode == 0, r.stderr
+    assert "Invalid cross-device link" in r.stderr
+    assert r.stdout.split() == ["Uid:", "0", "0", "0", "0", "CapEff:", mask(["CAP_KILL", "CAP_CHOWN"]),
+                                "0", "0", "65536"], r.stdout

@@ -165,6 +165,16 @@ void validate(const spec::Seccomp& s) {
     check_action(avail, std::string(kField) + ".defaultAction", s.default_action);
     for (size_t i = 0; i < s.syscalls.size(); ++i)
         check_action(avail, std::string(kField) + ".syscalls[" + std::to_string(i) + "].action", s.syscalls[i].action);
+    // The spec: an errno for an action that returns none is an error, not ignored.
+    auto errno_allowed = [](const std::string& action) {
+        return action == "SCMP_ACT_ERRNO" || action == "SCMP_ACT_TRACE";
+    };
+    if (s.default_errno_ret && !errno_allowed(s.default_action))
+        throw Error(std::string(kField) + ".defaultErrnoRet: " + s.default_action + " returns no errno");
+    for (size_t i = 0; i < s.syscalls.size(); ++i)
+        if (s.syscalls[i].errno_ret && !errno_allowed(s.syscalls[i].action))
+            throw Error(std::string(kField) + ".syscalls[" + std::to_string(i) + "].errnoRet: " + s.syscalls[i].action +
+                        " returns no errno");
     for (size_t i = 0; i < s.architectures.size(); ++i)
         if (arch_token(s.architectures[i]) == 0)
             throw Error(std::string(kField) + ".architectures[" + std::to_string(i) + "]: unknown architecture \"" +

@@ -62,6 +62,13 @@ TEST_CASE("bad profiles name the field") {
               .find("is not a socket") != std::string::npos);
 }
 
+TEST_CASE("an errno for an action that returns none is refused") {
+    CHECK(validate_error(R"({"defaultAction":"SCMP_ACT_ALLOW","defaultErrnoRet":1})") ==
+          "linux.seccomp.defaultErrnoRet: SCMP_ACT_ALLOW returns no errno");
+    CHECK(validate_error(R"({"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["kill"],"action":"SCMP_ACT_KILL","errnoRet":3}]})") ==
+          "linux.seccomp.syscalls[0].errnoRet: SCMP_ACT_KILL returns no errno");
+}
+
 TEST_CASE("flags this libseccomp cannot set are refused, not dropped") {
     auto supported = seccomp::supported_flags();
     if (!contains(supported, "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV")) {
