@@ -92,6 +92,14 @@ def test_unknown_capability_is_an_error_naming_the_field(husk):
     assert "process.capabilities.effective[1]" in err and "CAP_BOGUS" in err
 
 
+def test_a_capability_husk_lacks_is_an_error_naming_it(husk):
+    if int(proc_status(os.getpid())["CapPrm"], 16) & (1 << 24):
+        pytest.skip("this host gives root CAP_SYS_RESOURCE")
+    err = failed_create(husk, lambda c: c["process"]["capabilities"].update(
+        permitted=["CAP_KILL", "CAP_SYS_RESOURCE"], bounding=["CAP_KILL", "CAP_SYS_RESOURCE"]))
+    assert "process.capabilities" in err and "CAP_SYS_RESOURCE" in err, err
+
+
 # --- no_new_privs ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("nnp", [True, False])

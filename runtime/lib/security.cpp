@@ -133,7 +133,24 @@ void apply_capabilities(const spec::Process& p) {
     add_set(CAPNG_EFFECTIVE, "effective", p.capabilities->effective);
     add_set(CAPNG_PERMITTED, "permitted", p.capabilities->permitted);
     add_set(CAPNG_INHERITABLE, "inheritable", p.capabilities->inheritable);
-    if (capng_apply(CAPNG_SELECT_CAPS) != 0) throw_errno("apply capabilities (capset)");
+    if (capng_apply(CAPNG_SELECT_CAPS) != 0) {
+        int err = errno;
+        // Usually a capability husk itself lacks (a privileged config on a host that withholds
+        // some): name it rather than leave a bare EPERM.
+        capng_get_caps_process();
+        std::string missing;
+        for (const auto* set : {&p.capabilities->permitted, &p.capabilities->effective})
+            for (const auto& name : *set) {
+                int n = cap_number(name);
+                if (n <= last_cap() && !capng_have_capability(CAPNG_PERMITTED, static_cast<unsigned>(n)) &&
+                    missing.find(name) == std::string::npos)
+                    missing += (missing.empty() ? "" : ", ") + name;
+            }
+        if (!missing.empty())
+            throw Error("process.capabilities: husk does not hold " + missing + " and cannot grant it (capset: " +
+                        std::strerror(err) + ")");
+        throw_errno("apply capabilities (capset)", err);
+    }
     ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
     for (const auto& name : p.capabilities->ambient) {
         int n = cap_number(name);
