@@ -123,32 +123,20 @@ void send_msg(int fd, char type, const std::string& text = {}) {
 
 // `passed` receives an fd the child attached (kSeccompFd), if any.
 std::string recv_msg(int fd, char& type, UniqueFd* passed = nullptr) {
-    std::string buf(1 << 16, '\0');
-    iovec iov{buf.data(), buf.size()};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    msghdr mh{};
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    mh.msg_control = control;
-    mh.msg_controllen = sizeof control;
-    ssize_t n;
-    while ((n = ::recvmsg(fd, &mh, MSG_CMSG_CLOEXEC)) < 0) {
-        if (errno != EINTR) throw_errno("sync with container init");
+    std::string buf;
+    UniqueFd got;
+    try {
+        got = unix_socket::recv_fd(fd, &buf);
+    } catch (const std::exception& e) {
+        throw Error(std::string("sync with container init: ") + e.what());
     }
-    for (cmsghdr* c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-            int got;
-            std::memcpy(&got, CMSG_DATA(c), sizeof got);
-            UniqueFd owned(got);
-            if (passed) *passed = std::move(owned);
-        }
-    }
-    if (n == 0) {
+    if (passed) *passed = std::move(got);
+    if (buf.empty()) {
         type = 0;
         return {};
     }
     type = buf[0];
-    return buf.substr(1, n - 1);
+    return buf.substr(1);
 }
 
 spec::State make_state(const Record& r, const std::string& status) {
