@@ -139,6 +139,8 @@ std::string recv_msg(int fd, char& type, UniqueFd* passed = nullptr) {
     return buf.substr(1);
 }
 
+}  // namespace
+
 spec::State make_state(const Record& r, const std::string& status) {
     spec::State s;
     s.id = r.id;
@@ -151,6 +153,8 @@ spec::State make_state(const Record& r, const std::string& status) {
     s.annotations = r.annotations;
     return s;
 }
+
+namespace {
 
 std::optional<spec::Config> saved_config(const ContainerDir& dir) {
     std::string text;

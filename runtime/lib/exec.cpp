@@ -196,16 +196,8 @@ Started start(const Options& opt) {
         if (msg[0] == 'S') {
             try {
                 if (!passed || !cfg.linux || !cfg.linux->seccomp) throw Error("linux.seccomp: no notify fd from the process");
-                spec::State st;
-                st.id = rec.id;
-                st.status = status;
-                st.pid = rec.pid;
-                st.bundle = rec.bundle;
-                st.rootfs = rec.rootfs;
-                st.created = rec.created;
-                st.owner = rec.owner;
-                st.annotations = rec.annotations;
-                seccomp::send_to_listener(*cfg.linux->seccomp, passed.get(), out.pid, spec::state_to_oci_json(st));
+                seccomp::send_to_listener(*cfg.linux->seccomp, passed.get(), out.pid,
+                                          spec::state_to_oci_json(container::make_state(rec, status)));
                 send_text(parent_sock.get(), "A");
             } catch (const std::exception& e) {
                 error = e.what();
