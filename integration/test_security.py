@@ -328,11 +328,25 @@ def test_io_priority(husk):
     assert (prio >> 13, prio & 0xFF) == (2, 6)
 
 
-def test_exec_cpu_affinity_final(husk):
-    cpu = str(os.cpu_count() - 1)
+def all_cpus():
+    with open("/sys/devices/system/cpu/online") as f:
+        return f.read().strip()
+
+
+def test_exec_cpu_affinity_does_not_apply_to_init(husk):
+    if os.cpu_count() < 2:
+        pytest.skip("needs two CPUs")
     _, pid = started(husk, ["sleep", "1000"],
-                     lambda c: c["process"].update(execCPUAffinity={"initial": "0", "final": cpu}))
-    assert proc_status(pid)["Cpus_allowed_list"] == cpu
+                     lambda c: c["process"].update(execCPUAffinity={"initial": "0", "final": "1"}))
+    assert proc_status(pid)["Cpus_allowed_list"] == all_cpus()
+
+
+def test_a_narrow_cpu_mask_of_the_caller_is_not_inherited(husk):
+    if os.cpu_count() < 2:
+        pytest.skip("needs two CPUs")
+    b = husk.bundle(["sh", "-c", "grep Cpus_allowed_list /proc/self/status"])
+    r = husk.cmd("run", "-b", b, husk.new_id(), preexec_fn=lambda: os.sched_setaffinity(0, {0}))
+    assert r.stdout.split() == ["Cpus_allowed_list:", all_cpus()], (r.stdout, r.stderr)
 
 
 def test_bad_cpu_list_is_refused(husk):

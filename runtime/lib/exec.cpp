@@ -157,6 +157,7 @@ Started start(const Options& opt) {
                     process::Launch l;
                     l.preserve_fds = opt.preserve_fds;
                     l.linux = cfg.linux ? &*cfg.linux : nullptr;
+                    l.exec = true;
                     l.seccomp_notify = [&](UniqueFd fd) {
                         unix_socket::send_fd(child_sock.get(), fd.get(), "S");
                         char ack;

@@ -18,7 +18,6 @@
 #include "hooks.hpp"
 #include "process_setup.hpp"
 #include "rootfs.hpp"
-#include "scheduling.hpp"
 #include "unix_socket.hpp"
 
 namespace husk::init {
@@ -63,7 +62,6 @@ void run_steps(const Context& ctx) {
     const spec::Process& p = *c.process;
     ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     ::close(ctx.lock_fd);
-    scheduling::set_initial_affinity(p);
     ns::join(*ctx.ns, true);
     expect(ctx.sync_fd, kGo);
     if (ctx.ns->new_user()) {

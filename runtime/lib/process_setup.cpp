@@ -145,7 +145,7 @@ void launch(const spec::Process& p, const Launch& l) {
     // profile need not allow them.
     security::apply_process_settings(p);
     if (l.linux) scheduling::apply(*l.linux);
-    scheduling::set_final_affinity(p);
+    scheduling::set_final_affinity(p, l.exec);
     const spec::Seccomp* seccomp = l.linux && l.linux->seccomp ? &*l.linux->seccomp : nullptr;
     auto hand_over = [&](UniqueFd fd) {
         if (!fd) return;

@@ -32,6 +32,7 @@ struct Launch {
     std::function<void()> before_exec;
     // The container's linux section: seccomp, personality and memory policy (may be null).
     const spec::Linux* linux = nullptr;
+    bool exec = false;  // an exec process, not init: process.execCPUAffinity applies
     // Takes the SCMP_ACT_NOTIFY listener fd to the runtime parent, which passes it to
     // linux.seccomp.listenerPath; without it a profile with NOTIFY rules is an error.
     std::function<void(UniqueFd)> seccomp_notify;

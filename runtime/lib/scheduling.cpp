@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <climits>
+#include <cstring>
 #include <cstdint>
 #include <map>
 
@@ -157,8 +158,15 @@ void set_initial_affinity(const spec::Process& p) {
     if (p.exec_cpu_affinity) set_affinity(p.exec_cpu_affinity->initial, "process.execCPUAffinity.initial");
 }
 
-void set_final_affinity(const spec::Process& p) {
-    if (p.exec_cpu_affinity) set_affinity(p.exec_cpu_affinity->final_, "process.execCPUAffinity.final");
+void set_final_affinity(const spec::Process& p, bool exec) {
+    if (exec && p.exec_cpu_affinity && !p.exec_cpu_affinity->final_.empty()) {
+        set_affinity(p.exec_cpu_affinity->final_, "process.execCPUAffinity.final");
+        return;
+    }
+    // The kernel narrows an all-set mask to the cpuset; a failure leaves the mask as it was.
+    cpu_set_t all;
+    std::memset(&all, 0xff, sizeof all);
+    ::sched_setaffinity(0, sizeof all, &all);
 }
 
 void apply(const spec::Linux& l) {

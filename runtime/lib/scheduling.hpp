@@ -23,10 +23,12 @@ std::vector<unsigned long> parse_node_mask(const std::string& list, const std::s
 // sched_setattr(2) and ioprio_set(2) for the calling process (need privileges: run them before
 // the user switch).
 void apply(const spec::Process& p);
-// Pins the calling process to execCPUAffinity.initial (before it joins the container's cgroup)
-// or .final (after); a no-op when that list is empty.
+// execCPUAffinity is for exec processes only (runtime-spec: not for init, as with runc).
+// initial: where the exec helper runs before it joins the container's cgroup (no-op if empty).
 void set_initial_affinity(const spec::Process& p);
-void set_final_affinity(const spec::Process& p);
+// final for an exec process that has one; otherwise every CPU the cgroup's cpuset allows, so
+// that a narrow mask of husk's caller is not inherited (Linux >= 6.2 keeps it across the move).
+void set_final_affinity(const spec::Process& p, bool exec);
 // personality(2) and set_mempolicy(2) for the calling process.
 void apply(const spec::Linux& l);
 
