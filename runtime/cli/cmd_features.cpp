@@ -8,6 +8,10 @@
 #include "commands.hpp"
 #include "config.hpp"
 #include "husk_version.h"
+#include "lsm.hpp"
+#include "scheduling.hpp"
+#include "seccomp.hpp"
+#include "security.hpp"
 
 namespace husk::cli {
 
@@ -32,9 +36,22 @@ int cmd_features(const Globals&, std::vector<std::string> argv) {
     ojson linux;
     linux["namespaces"] = {"cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"};
     linux["cgroup"] = {{"v1", true}, {"v2", true}, {"systemd", false}, {"systemdUser", false}, {"rdma", false}};
-    linux["apparmor"] = {{"enabled", false}};
-    linux["selinux"] = {{"enabled", false}};
+    linux["capabilities"] = security::known_capabilities();
+    // knownFlags: what husk can name; supportedFlags: what this libseccomp and kernel can set.
+    std::vector<std::string> known_flags = {"SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG",
+                                            "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+                                            "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"};
+    linux["seccomp"] = {{"enabled", true},
+                        {"actions", seccomp::supported_actions()},
+                        {"operators", seccomp::supported_operators()},
+                        {"archs", seccomp::supported_architectures()},
+                        {"knownFlags", known_flags},
+                        {"supportedFlags", seccomp::supported_flags()}};
+    linux["apparmor"] = {{"enabled", lsm::apparmor_enabled()}};
+    linux["selinux"] = {{"enabled", lsm::selinux_enabled()}};
     linux["intelRdt"] = {{"enabled", false}};
+    linux["netDevices"] = {{"enabled", true}};
+    linux["memoryPolicy"] = {{"modes", scheduling::memory_policy_modes()}, {"flags", scheduling::memory_policy_flags()}};
     linux["mountExtensions"] = {{"idmap", {{"enabled", false}}}};
     f["linux"] = linux;
     f["annotations"] = {{"io.github.husk.version", HUSK_VERSION}, {"io.github.husk.commit", HUSK_COMMIT},

@@ -23,8 +23,10 @@
 #include "init.hpp"
 #include "log.hpp"
 #include "namespaces.hpp"
+#include "net_devices.hpp"
 #include "process_util.hpp"
 #include "rootfs.hpp"
+#include "seccomp.hpp"
 #include "security.hpp"
 #include "unix_socket.hpp"
 
@@ -119,19 +121,25 @@ void send_msg(int fd, char type, const std::string& text = {}) {
     if (::send(fd, m.data(), m.size(), MSG_NOSIGNAL) < 0) throw_errno("sync with container init");
 }
 
-std::string recv_msg(int fd, char& type) {
-    std::string buf(1 << 16, '\0');
-    ssize_t n;
-    while ((n = ::recv(fd, buf.data(), buf.size(), 0)) < 0) {
-        if (errno != EINTR) throw_errno("sync with container init");
+// `passed` receives an fd the child attached (kSeccompFd), if any.
+std::string recv_msg(int fd, char& type, UniqueFd* passed = nullptr) {
+    std::string buf;
+    UniqueFd got;
+    try {
+        got = unix_socket::recv_fd(fd, &buf);
+    } catch (const std::exception& e) {
+        throw Error(std::string("sync with container init: ") + e.what());
     }
-    if (n == 0) {
+    if (passed) *passed = std::move(got);
+    if (buf.empty()) {
         type = 0;
         return {};
     }
     type = buf[0];
-    return buf.substr(1, n - 1);
+    return buf.substr(1);
 }
+
+}  // namespace
 
 spec::State make_state(const Record& r, const std::string& status) {
     spec::State s;
@@ -145,6 +153,8 @@ spec::State make_state(const Record& r, const std::string& status) {
     s.annotations = r.annotations;
     return s;
 }
+
+namespace {
 
 std::optional<spec::Config> saved_config(const ContainerDir& dir) {
     std::string text;
@@ -192,7 +202,7 @@ Created create(const CreateOptions& opt) {
     const spec::Process& proc = *config.process;
     if (proc.args.empty()) throw Error("process.args: is required and must not be empty");
     std::string rootfs = resolve_rootfs(bundle, config.root);
-    security::validate(proc);
+    security::validate(config);
     validate_sysctls(config);
     ns::Plan plan = ns::plan(config.linux ? &*config.linux : nullptr);
 
@@ -290,6 +300,7 @@ Created create(const CreateOptions& opt) {
     console_sock.reset();
 
     if (plan.new_user()) ns::write_id_maps(pid, lx->uid_mappings, lx->gid_mappings);
+    if (lx) net_devices::move_into(*lx, pid);
     if (!cgfd) cg.add(pid);
     else
         for (auto& h : cg.hierarchies())
@@ -310,12 +321,19 @@ Created create(const CreateOptions& opt) {
 
     for (;;) {
         char type = 0;
-        std::string body = recv_msg(parent_sock.get(), type);
+        UniqueFd passed;
+        std::string body = recv_msg(parent_sock.get(), type, &passed);
         if (type == init::kRunHooks) {
             std::string creating = spec::state_to_oci_json(make_state(rec, "creating"));
             hooks::run_all("prestart", config.hooks.prestart, creating);
             hooks::run_all("createRuntime", config.hooks.create_runtime, creating);
             send_msg(parent_sock.get(), init::kHooksDone, spec::state_to_oci_json(make_state(rec, "created")));
+        } else if (type == init::kSeccompFd) {
+            if (!passed) throw Error("linux.seccomp: container init sent no notify fd");
+            seccomp::send_to_listener(*lx->seccomp, passed.get(), pid,
+                                      spec::state_to_oci_json(make_state(rec, "creating")));
+            passed.reset();
+            send_msg(parent_sock.get(), init::kSeccompDone);
         } else if (type == init::kReady) {
             break;
         } else if (type == init::kError) {

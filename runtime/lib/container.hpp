@@ -45,5 +45,7 @@ void resume(const std::string& root, const std::string& id);
 
 // Derives the status from the kernel: stopped, created, paused or running.
 std::string status_of(const ContainerDir& dir, const Record& r);
+// The runtime-spec state of a record with the given status.
+spec::State make_state(const Record& r, const std::string& status);
 
 }  // namespace husk::container

@@ -18,6 +18,8 @@
 #include "namespaces.hpp"
 #include "process_setup.hpp"
 #include "process_util.hpp"
+#include "scheduling.hpp"
+#include "seccomp.hpp"
 #include "security.hpp"
 #include "state_store.hpp"
 #include "unix_socket.hpp"
@@ -87,6 +89,7 @@ spec::Process config_process(const std::string& root, const std::string& id) {
 Started start(const Options& opt) {
     ContainerDir dir = ContainerDir::open(opt.root, opt.id);
     Record rec = dir.load();
+    spec::Config cfg = saved_config(dir);
     std::string status = container::status_of(dir, rec);
     if (status == "stopped") throw Error("cannot exec in container \"" + opt.id + "\": it is stopped");
     if (status == "paused" && !opt.ignore_paused)
@@ -137,6 +140,8 @@ Started start(const Options& opt) {
         try {
             ::close(dir.lock_fd());
             parent_sock.reset();
+            // execCPUAffinity.initial: where we run until the container's cgroup (cpuset) takes over.
+            scheduling::set_initial_affinity(p);
             for (const auto& d : cg_dirs) fs::write_file(d + "/cgroup.procs", "0", O_WRONLY);
             if (ns_flags && ::setns(init_pidfd.get(), ns_flags) != 0) throw_errno("join the container's namespaces");
             if (chroot_fd && (::fchdir(chroot_fd.get()) != 0 || ::chroot(".") != 0)) throw_errno("chroot into the container");
@@ -151,6 +156,14 @@ Started start(const Options& opt) {
                     }
                     process::Launch l;
                     l.preserve_fds = opt.preserve_fds;
+                    l.linux = cfg.linux ? &*cfg.linux : nullptr;
+                    l.exec = true;
+                    l.seccomp_notify = [&](UniqueFd fd) {
+                        unix_socket::send_fd(child_sock.get(), fd.get(), "S");
+                        char ack;
+                        if (::recv(child_sock.get(), &ack, 1, 0) != 1 || ack != 'A')
+                            throw Error("linux.seccomp: the notify fd was not delivered");
+                    };
                     process::launch(p, l);
                 } catch (const std::exception& e) {
                     send_text(child_sock.get(), std::string("E") + e.what());
@@ -170,13 +183,28 @@ Started start(const Options& opt) {
 
     Started out;
     std::string error;
-    char buf[65536];
     for (;;) {
-        ssize_t n = ::recv(parent_sock.get(), buf, sizeof buf, 0);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;  // every copy closed: the process has exec'd (or died)
-        if (buf[0] == 'P') out.pid = std::atoi(std::string(buf + 1, n - 1).c_str());
-        if (buf[0] == 'E') error = std::string(buf + 1, n - 1);
+        std::string msg;
+        UniqueFd passed;
+        try {
+            passed = unix_socket::recv_fd(parent_sock.get(), &msg);
+        } catch (const std::exception&) {
+            break;
+        }
+        if (msg.empty()) break;  // every copy closed: the process has exec'd (or died)
+        if (msg[0] == 'P') out.pid = std::atoi(msg.c_str() + 1);
+        if (msg[0] == 'E') error = msg.substr(1);
+        if (msg[0] == 'S') {
+            try {
+                if (!passed || !cfg.linux || !cfg.linux->seccomp) throw Error("linux.seccomp: no notify fd from the process");
+                seccomp::send_to_listener(*cfg.linux->seccomp, passed.get(), out.pid,
+                                          spec::state_to_oci_json(container::make_state(rec, status)));
+                send_text(parent_sock.get(), "A");
+            } catch (const std::exception& e) {
+                error = e.what();
+                send_text(parent_sock.get(), "N");
+            }
+        }
     }
     if (!error.empty() || out.pid <= 0) {
         if (out.pid > 0) ::waitpid(out.pid, nullptr, 0);

@@ -51,6 +51,12 @@ void write_sysctls(const spec::Config& c) {
     }
 }
 
+// The parent sends the notify fd to the seccomp agent; the container must not keep it.
+void hand_over_notify_fd(const Context& ctx, UniqueFd fd) {
+    unix_socket::send_fd(ctx.sync_fd, fd.get(), std::string(1, kSeccompFd));
+    expect(ctx.sync_fd, kSeccompDone);
+}
+
 void run_steps(const Context& ctx) {
     const spec::Config& c = *ctx.config;
     const spec::Process& p = *c.process;
@@ -98,6 +104,8 @@ void run_steps(const Context& ctx) {
     process::Launch launch;
     launch.extra_env = ctx.extra_env;
     launch.preserve_fds = ctx.preserve_fds;
+    launch.linux = c.linux ? &*c.linux : nullptr;
+    launch.seccomp_notify = [&](UniqueFd fd) { hand_over_notify_fd(ctx, std::move(fd)); };
     launch.before_exec = [&] {
         ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
         send(ctx.sync_fd, kReady);

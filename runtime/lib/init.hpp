@@ -18,6 +18,8 @@ enum Msg : char {
     kHooksDone = 'D',   // parent -> child: done; the text is the state JSON for container hooks
     kReady = 'R',       // child -> parent: set up, now blocking on exec.fifo
     kError = 'E',       // child -> parent: the text is the error
+    kSeccompFd = 'S',   // child -> parent: the seccomp notify fd is attached (SCM_RIGHTS)
+    kSeccompDone = 'A', // parent -> child: the fd went to linux.seccomp.listenerPath
 };
 
 struct Context {

@@ -1,5 +1,6 @@
 #include "process_setup.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/close_range.h>
@@ -14,6 +15,7 @@
 #include "error.hpp"
 #include "fs.hpp"
 #include "process_util.hpp"
+#include "scheduling.hpp"
 #include "security.hpp"
 
 namespace husk::process {
@@ -113,7 +115,20 @@ void set_no_new_privs(const spec::Process& p) {
 
 void close_fds_on_exec(int preserve_fds) {
     unsigned first = 3 + static_cast<unsigned>(preserve_fds);
-    if (::syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) != 0) throw_errno("close_range");
+    if (::syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) == 0) return;
+    // A seccomp profile loaded before this point (no noNewPrivileges) may deny close_range, as
+    // profiles written before it existed do; fcntl on each open fd does the same job.
+    int err = errno;
+    DIR* d = ::opendir("/proc/self/fd");
+    if (!d) throw_errno("close_range", err);
+    std::vector<int> fds;
+    while (dirent* e = ::readdir(d)) {
+        if (e->d_name[0] == '.') continue;
+        int fd = std::atoi(e->d_name);
+        if (fd >= static_cast<int>(first) && fd != ::dirfd(d)) fds.push_back(fd);
+    }
+    ::closedir(d);
+    for (int fd : fds) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
 }
 
 void exec(const std::string& path, const spec::Process& p, const std::vector<std::string>& env) {
@@ -126,11 +141,24 @@ void exec(const std::string& path, const spec::Process& p, const std::vector<std
 
 void launch(const spec::Process& p, const Launch& l) {
     set_rlimits(p);
+    // Before the user switch: these may need privileges, and before seccomp so that a
+    // profile need not allow them.
+    security::apply_process_settings(p);
+    if (l.linux) scheduling::apply(*l.linux);
+    scheduling::set_final_affinity(p, l.exec);
+    const spec::Seccomp* seccomp = l.linux && l.linux->seccomp ? &*l.linux->seccomp : nullptr;
+    auto hand_over = [&](UniqueFd fd) {
+        if (!fd) return;
+        if (!l.seccomp_notify) throw Error("linux.seccomp: SCMP_ACT_NOTIFY is not supported here");
+        l.seccomp_notify(std::move(fd));
+    };
+    hand_over(security::load_seccomp_before_user_switch(p, seccomp));
     switch_user(p);
     enter_cwd(p);
     auto env = environment(p, l.extra_env);
     std::string path = find_executable(p.args.at(0), env);
     set_no_new_privs(p);
+    hand_over(security::load_seccomp_before_exec(p, seccomp));
     if (l.before_exec) l.before_exec();
     close_fds_on_exec(l.preserve_fds);
     exec(path, p, env);

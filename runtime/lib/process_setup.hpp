@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "config.hpp"
+#include "unique_fd.hpp"
 
 namespace husk::process {
 
@@ -29,10 +30,17 @@ struct Launch {
     int preserve_fds = 0;
     // Runs after every check that can fail and before the exec (init waits for `start` here).
     std::function<void()> before_exec;
+    // The container's linux section: seccomp, personality and memory policy (may be null).
+    const spec::Linux* linux = nullptr;
+    bool exec = false;  // an exec process, not init: process.execCPUAffinity applies
+    // Takes the SCMP_ACT_NOTIFY listener fd to the runtime parent, which passes it to
+    // linux.seccomp.listenerPath; without it a profile with NOTIFY rules is an error.
+    std::function<void(UniqueFd)> seccomp_notify;
 };
 
-// The shared tail of init and exec, in order: rlimits, user and capabilities, cwd, environment,
-// executable lookup, no_new_privs, before_exec, fd cleanup, exec.
+// The shared tail of init and exec, in order: rlimits, scheduler/ioprio/LSM label, personality
+// and memory policy, CPU affinity, seccomp (without no_new_privs), user and capabilities, cwd,
+// environment, executable lookup, no_new_privs, seccomp (with it), before_exec, fd cleanup, exec.
 [[noreturn]] void launch(const spec::Process& p, const Launch& l);
 
 }  // namespace husk::process

@@ -9,6 +9,10 @@
 #include "error.hpp"
 #include "fs.hpp"
 #include "log.hpp"
+#include "lsm.hpp"
+#include "net_devices.hpp"
+#include "scheduling.hpp"
+#include "seccomp.hpp"
 
 namespace husk::security {
 namespace {
@@ -54,13 +58,61 @@ void add_set(capng_type_t type, const char* set, const std::vector<std::string>&
 
 }  // namespace
 
+std::vector<std::string> known_capabilities() {
+    std::vector<std::string> out;
+    for (int n = 0; n <= last_cap(); ++n) {
+        const char* name = capng_capability_to_name(static_cast<unsigned>(n));
+        if (!name) continue;
+        std::string s = std::string("CAP_") + name;
+        std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::toupper(c); });
+        out.push_back(s);
+    }
+    return out;
+}
+
 void validate(const spec::Process& p) {
+    scheduling::validate(p);
     if (!p.capabilities) return;
     check_set("bounding", p.capabilities->bounding);
     check_set("effective", p.capabilities->effective);
     check_set("inheritable", p.capabilities->inheritable);
     check_set("permitted", p.capabilities->permitted);
     check_set("ambient", p.capabilities->ambient);
+}
+
+void validate(const spec::Config& c) {
+    if (c.process) validate(*c.process);
+    lsm::validate(c);
+    if (!c.linux) return;
+    const spec::Linux& l = *c.linux;
+    scheduling::validate(l);
+    net_devices::validate(l);
+    if (l.seccomp) seccomp::validate(*l.seccomp);
+    if (l.intel_rdt && !fs::exists("/sys/fs/resctrl/schemata"))
+        throw Error("linux.intelRdt: is set but Intel RDT is not available (resctrl is not mounted at /sys/fs/resctrl)");
+}
+
+void apply_process_settings(const spec::Process& p) {
+    scheduling::apply(p);
+    lsm::apply(p);
+}
+
+// Seccomp wants to go in as close to execve as possible, so that profiles need not allow
+// husk's own setup calls. With no_new_privs that is right before exec.fifo (runc's point too:
+// the notify fd still has to reach the parent over the sync socket). Without no_new_privs the
+// kernel only lets a task holding CAP_SYS_ADMIN load a filter, so it must go in before the
+// user switch drops capabilities; then setgroups/setresuid/capset/prctl, the sync socket,
+// exec.fifo's open/write/close, startContainer hooks, close_range, rt_sigaction and execve all
+// run under the filter, and a profile that denies them fails the container with an error
+// naming the step, as with runc. Profiles made for runc (docker's default) allow them all.
+UniqueFd load_seccomp_before_user_switch(const spec::Process& p, const spec::Seccomp* s) {
+    if (!s || p.no_new_privileges) return UniqueFd();
+    return seccomp::load(*s);
+}
+
+UniqueFd load_seccomp_before_exec(const spec::Process& p, const spec::Seccomp* s) {
+    if (!s || !p.no_new_privileges) return UniqueFd();
+    return seccomp::load(*s);
 }
 
 void before_user_switch(const spec::Process& p) {
@@ -81,7 +133,24 @@ void apply_capabilities(const spec::Process& p) {
     add_set(CAPNG_EFFECTIVE, "effective", p.capabilities->effective);
     add_set(CAPNG_PERMITTED, "permitted", p.capabilities->permitted);
     add_set(CAPNG_INHERITABLE, "inheritable", p.capabilities->inheritable);
-    if (capng_apply(CAPNG_SELECT_CAPS) != 0) throw_errno("apply capabilities (capset)");
+    if (capng_apply(CAPNG_SELECT_CAPS) != 0) {
+        int err = errno;
+        // Usually a capability husk itself lacks (a privileged config on a host that withholds
+        // some): name it rather than leave a bare EPERM.
+        capng_get_caps_process();
+        std::string missing;
+        for (const auto* set : {&p.capabilities->permitted, &p.capabilities->effective})
+            for (const auto& name : *set) {
+                int n = cap_number(name);
+                if (n <= last_cap() && !capng_have_capability(CAPNG_PERMITTED, static_cast<unsigned>(n)) &&
+                    missing.find(name) == std::string::npos)
+                    missing += (missing.empty() ? "" : ", ") + name;
+            }
+        if (!missing.empty())
+            throw Error("process.capabilities: husk does not hold " + missing + " and cannot grant it (capset: " +
+                        std::strerror(err) + ")");
+        throw_errno("apply capabilities (capset)", err);
+    }
     ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
     for (const auto& name : p.capabilities->ambient) {
         int n = cap_number(name);

@@ -1,13 +1,31 @@
-// Process security applied at the end of container and exec setup: capabilities now; seccomp,
-// LSM labels and scheduling plug in here too. Order matters and is owned by init.cpp.
+// Process security applied at the end of container and exec setup: capabilities, seccomp,
+// LSM labels and scheduling, behind calls that init and exec share. init.cpp owns the order.
 #pragma once
 
+#include <string>
+#include <vector>
+
 #include "config.hpp"
+#include "unique_fd.hpp"
 
 namespace husk::security {
 
-// Checks names before anything is created (runs in the parent).
+// Checks a process's names before anything is created (runs in the parent; exec uses it too).
 void validate(const spec::Process& process);
+// The process plus linux.seccomp, netDevices, memoryPolicy, intelRdt and LSM settings.
+void validate(const spec::Config& config);
+
+// Settings that need privileges, before the user switch: scheduler, I/O priority, LSM label.
+void apply_process_settings(const spec::Process& process);
+
+// linux.seccomp goes in at one of two points, decided by process.noNewPrivileges; call both at
+// their places, each loads only in its own case. They return the SCMP_ACT_NOTIFY listener fd
+// (empty when the profile has none), which the caller hands to the runtime parent.
+UniqueFd load_seccomp_before_user_switch(const spec::Process& process, const spec::Seccomp* seccomp);
+UniqueFd load_seccomp_before_exec(const spec::Process& process, const spec::Seccomp* seccomp);
+// "CAP_CHOWN" ... up to the kernel's last capability, for `husk features`.
+std::vector<std::string> known_capabilities();
+
 // Before the uid switch: keep capabilities across setuid and shrink the bounding set.
 void before_user_switch(const spec::Process& process);
 // After the uid switch: effective, permitted, inheritable and ambient sets.

@@ -40,8 +40,8 @@ void send_fd(int sock, int fd, const std::string& data) {
 }
 
 UniqueFd recv_fd(int sock, std::string* data) {
-    char buf[4096];
-    iovec iov{buf, sizeof buf};
+    std::string buf(1 << 16, '\0');
+    iovec iov{buf.data(), buf.size()};
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
     msghdr msg{};
     msg.msg_iov = &iov;
@@ -52,7 +52,7 @@ UniqueFd recv_fd(int sock, std::string* data) {
     while ((n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC)) < 0) {
         if (errno != EINTR) throw_errno("receive file descriptor");
     }
-    if (data) data->assign(buf, n);
+    if (data) data->assign(buf.data(), n);
     for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
         if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
             int fd;

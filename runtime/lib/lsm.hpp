@@ -1,0 +1,27 @@
+// Linux security modules: process.apparmorProfile, process.selinuxLabel and linux.mountLabel,
+// written to the real procfs only (no write can be redirected by the container's mounts).
+#pragma once
+
+#include <string>
+
+#include "config.hpp"
+#include "unique_fd.hpp"
+
+namespace husk::lsm {
+
+bool apparmor_enabled();
+bool selinux_enabled();
+
+// As runc: an SELinux label on a host without SELinux is an error; an AppArmor profile on a
+// host without AppArmor is ignored (there is nothing to confine with, and callers such as
+// runtime-tools set one unconditionally).
+void validate(const spec::Config& c);
+
+// Opens /proc/thread-self/<name> for writing, refusing anything that is not procfs reached
+// without crossing a mount (a bind mount over the attr file, a fake /proc).
+UniqueFd open_proc_attr(const std::string& name);
+
+// Labels the next execve: AppArmor "exec <profile>" or the SELinux exec context.
+void apply(const spec::Process& p);
+
+}  // namespace husk::lsm
