@@ -59,4 +59,31 @@ std::vector<std::string> split(const std::string& s, char sep) {
     return out;
 }
 
+bool wants_cpu(const spec::Resources& r) {
+    if (!r.cpu) return false;
+    auto& c = *r.cpu;
+    return (c.shares && *c.shares) || (c.quota && *c.quota) || (c.period && *c.period) || c.burst ||
+           (c.realtime_runtime && *c.realtime_runtime) || (c.realtime_period && *c.realtime_period) || c.idle;
+}
+
+void apply_cpuset(const spec::Resources& r, const std::string& dir) {
+    if (!r.cpu->cpus.empty()) set(dir, "cpuset.cpus", r.cpu->cpus, "linux.resources.cpu.cpus");
+    if (!r.cpu->mems.empty()) set(dir, "cpuset.mems", r.cpu->mems, "linux.resources.cpu.mems");
+}
+
+void apply_hugetlb(const spec::Resources& r, const std::string& dir, const std::string& limit_file) {
+    for (size_t i = 0; i < r.hugepage_limits.size(); ++i) {
+        auto& h = r.hugepage_limits[i];
+        set(dir, "hugetlb." + h.page_size + "." + limit_file, std::to_string(h.limit),
+            "linux.resources.hugepageLimits[" + std::to_string(i) + "]");
+    }
+}
+
+std::vector<std::string> hugepage_sizes(const std::string& dir, const std::string& limit_file) {
+    std::vector<std::string> out;
+    for (const char* size : {"64KB", "2MB", "32MB", "512MB", "1GB", "16GB"})
+        if (has(dir, std::string("hugetlb.") + size + "." + limit_file)) out.push_back(size);
+    return out;
+}
+
 }  // namespace husk::cgroups

@@ -39,4 +39,16 @@ uint64_t read_u64(const std::string& dir, const std::string& file);
 std::map<std::string, uint64_t> read_keyed(const std::string& dir, const std::string& file);
 std::vector<std::string> split(const std::string& s, char sep);
 
+// Where v1 and v2 share an interface, one implementation serves both versions' controllers.
+// Whether the resources set anything of the cpu controller (cpuset aside).
+bool wants_cpu(const spec::Resources& r);
+// cpuset.cpus and cpuset.mems.
+void apply_cpuset(const spec::Resources& r, const std::string& dir);
+// hugetlb.<size>.<limit_file> per hugepageLimits entry, and the sizes whose files dir has.
+void apply_hugetlb(const spec::Resources& r, const std::string& dir, const std::string& limit_file);
+std::vector<std::string> hugepage_sizes(const std::string& dir, const std::string& limit_file);
+
+// Controllers whose files are the same on v1 and v2 (pids.cpp, rdma.cpp): one for both.
+extern const Controller pids, rdma;
+
 }  // namespace husk::cgroups

@@ -5,8 +5,9 @@
 namespace husk::cgroups::v1 {
 
 const std::vector<const Controller*>& controllers() {
-    static const std::vector<const Controller*> all = {&cpuset, &cpu,     &cpuacct,  &memory, &pids, &blkio,
-                                                       &hugetlb, &net_cls, &net_prio, &rdma,   &devices};
+    static const std::vector<const Controller*> all = {&cpuset,  &cpu,     &cpuacct,  &memory,        &cgroups::pids,
+                                                       &blkio,   &hugetlb, &net_cls, &net_prio,      &cgroups::rdma,
+                                                       &devices};
     return all;
 }
 

@@ -1,5 +1,5 @@
-// The cgroup v1 controllers, one file each; the manager applies them to the hierarchy that
-// mounts each one (also on hybrid hosts, whose unified hierarchy has no controllers).
+// The cgroup v1 controllers, one file each (pids and rdma, the same on v2, are shared); the
+// manager applies them where each is mounted (on hybrid hosts too: cgroup2 has none there).
 #pragma once
 
 #include <string>
@@ -10,7 +10,7 @@
 
 namespace husk::cgroups::v1 {
 
-extern const Controller memory, cpu, cpuacct, cpuset, pids, blkio, hugetlb, net_cls, net_prio, rdma, devices;
+extern const Controller memory, cpu, cpuacct, cpuset, blkio, hugetlb, net_cls, net_prio, devices;
 
 // Every v1 controller in the order the manager applies them.
 const std::vector<const Controller*>& controllers();

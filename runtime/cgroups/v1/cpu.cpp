@@ -7,13 +7,6 @@ namespace {
 
 const std::string kField = "linux.resources.cpu";
 
-bool wanted(const spec::Resources& r) {
-    if (!r.cpu) return false;
-    auto& c = *r.cpu;
-    return (c.shares && *c.shares) || (c.quota && *c.quota) || (c.period && *c.period) || c.burst ||
-           (c.realtime_runtime && *c.realtime_runtime) || (c.realtime_period && *c.realtime_period) || c.idle;
-}
-
 void apply(const spec::Resources& r, const std::string& dir) {
     const auto& c = *r.cpu;
     if (c.shares && *c.shares) set(dir, "cpu.shares", std::to_string(*c.shares), kField + ".shares");
@@ -48,6 +41,6 @@ void stats(const std::string& dir, Json& out) {
 
 }  // namespace
 
-const Controller cpu{"cpu", "linux.resources.cpu", wanted, apply, stats};
+const Controller cpu{"cpu", "linux.resources.cpu", wants_cpu, apply, stats};
 
 }  // namespace husk::cgroups::v1

@@ -6,11 +6,6 @@ namespace {
 
 bool wanted(const spec::Resources& r) { return r.cpu && (!r.cpu->cpus.empty() || !r.cpu->mems.empty()); }
 
-void apply(const spec::Resources& r, const std::string& dir) {
-    if (!r.cpu->cpus.empty()) set(dir, "cpuset.cpus", r.cpu->cpus, "linux.resources.cpu.cpus");
-    if (!r.cpu->mems.empty()) set(dir, "cpuset.mems", r.cpu->mems, "linux.resources.cpu.mems");
-}
-
 void stats(const std::string& dir, Json& out) {
     out["cpuset"] = {{"cpus", read(dir, "cpuset.effective_cpus").value_or("")},
                      {"mems", read(dir, "cpuset.effective_mems").value_or("")}};
@@ -18,6 +13,6 @@ void stats(const std::string& dir, Json& out) {
 
 }  // namespace
 
-const Controller cpuset{"cpuset", "linux.resources.cpu", wanted, apply, stats};
+const Controller cpuset{"cpuset", "linux.resources.cpu", wanted, apply_cpuset, stats};
 
 }  // namespace husk::cgroups::v1

@@ -6,20 +6,12 @@ namespace {
 
 bool wanted(const spec::Resources& r) { return !r.hugepage_limits.empty(); }
 
-void apply(const spec::Resources& r, const std::string& dir) {
-    for (size_t i = 0; i < r.hugepage_limits.size(); ++i) {
-        auto& h = r.hugepage_limits[i];
-        set(dir, "hugetlb." + h.page_size + ".limit_in_bytes", std::to_string(h.limit),
-            "linux.resources.hugepageLimits[" + std::to_string(i) + "]");
-    }
-}
+void apply(const spec::Resources& r, const std::string& dir) { apply_hugetlb(r, dir, "limit_in_bytes"); }
 
 void stats(const std::string& dir, Json& out) {
-    Json& h = out["hugetlb"];
-    h = Json::object();
-    for (const char* size : {"64KB", "2MB", "32MB", "512MB", "1GB", "16GB"}) {
-        std::string p = std::string("hugetlb.") + size + ".";
-        if (!has(dir, p + "limit_in_bytes")) continue;
+    Json& h = out["hugetlb"] = Json::object();
+    for (const auto& size : hugepage_sizes(dir, "limit_in_bytes")) {
+        std::string p = "hugetlb." + size + ".";
         h[size] = {{"usage", read_u64(dir, p + "usage_in_bytes")},
                    {"max", read_u64(dir, p + "max_usage_in_bytes")},
                    {"failcnt", read_u64(dir, p + "failcnt")}};

@@ -4,7 +4,8 @@
 namespace husk::cgroups::v2 {
 
 const std::vector<const Controller*>& controllers() {
-    static const std::vector<const Controller*> all = {&cpuset, &cpu, &memory, &pids, &io, &hugetlb, &rdma};
+    static const std::vector<const Controller*> all = {&cpuset, &cpu,     &memory,
+                                                       &cgroups::pids, &io, &hugetlb, &cgroups::rdma};
     return all;
 }
 

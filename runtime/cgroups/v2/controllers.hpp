@@ -9,7 +9,7 @@
 
 namespace husk::cgroups::v2 {
 
-extern const Controller memory, cpu, cpuset, pids, io, hugetlb, rdma;
+extern const Controller memory, cpu, cpuset, io, hugetlb;
 
 // Every v2 controller in the order the manager applies them.
 const std::vector<const Controller*>& controllers();

@@ -1,7 +1,8 @@
-// cgroup v2 pids: the task limit (-1: unlimited) and the current count.
-#include "controllers.hpp"
+// The pids controller, the same files on cgroup v1 and v2: the task limit (-1: unlimited) and
+// the current count.
+#include "controller.hpp"
 
-namespace husk::cgroups::v2 {
+namespace husk::cgroups {
 namespace {
 
 bool wanted(const spec::Resources& r) { return r.pids_limit && *r.pids_limit != 0; }
@@ -19,4 +20,4 @@ void stats(const std::string& dir, Json& out) {
 
 const Controller pids{"pids", "linux.resources.pids", wanted, apply, stats};
 
-}  // namespace husk::cgroups::v2
+}  // namespace husk::cgroups

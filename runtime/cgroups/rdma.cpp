@@ -1,7 +1,8 @@
-// cgroup v2 rdma: HCA handle and object limits per RDMA device.
-#include "controllers.hpp"
+// The rdma controller, the same file on cgroup v1 and v2: HCA handle and object limits per
+// RDMA device in rdma.max.
+#include "controller.hpp"
 
-namespace husk::cgroups::v2 {
+namespace husk::cgroups {
 namespace {
 
 bool wanted(const spec::Resources& r) { return !r.rdma.empty(); }
@@ -21,4 +22,4 @@ void stats(const std::string&, Json&) {}
 
 const Controller rdma{"rdma", "linux.resources.rdma", wanted, apply, stats};
 
-}  // namespace husk::cgroups::v2
+}  // namespace husk::cgroups
