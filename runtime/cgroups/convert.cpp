@@ -176,4 +176,15 @@ const std::vector<spec::DeviceRule>& default_device_rules() {
     return rules;
 }
 
+std::vector<spec::DeviceRule> effective_device_rules(const std::vector<spec::DeviceRule>& spec_rules) {
+    spec::DeviceRule deny_all;
+    deny_all.allow = false;
+    deny_all.type = "a";
+    deny_all.access = "rwm";
+    std::vector<spec::DeviceRule> out{deny_all};
+    out.insert(out.end(), spec_rules.begin(), spec_rules.end());
+    out.insert(out.end(), default_device_rules().begin(), default_device_rules().end());
+    return out;
+}
+
 }  // namespace husk::cgroups

@@ -32,5 +32,8 @@ std::string device_rule_text(const spec::DeviceRule& rule);
 // Devices runc allows in every container, after the spec's rules: mknod of any device, and
 // /dev/null, zero, full, random, urandom, tty, ptmx, pts/*, net/tun.
 const std::vector<spec::DeviceRule>& default_device_rules();
+// What a new container's cgroup gets: deny everything, then the spec's rules in order, then
+// default_device_rules(). A later rule overrides an earlier one it overlaps.
+std::vector<spec::DeviceRule> effective_device_rules(const std::vector<spec::DeviceRule>& spec_rules);
 
 }  // namespace husk::cgroups

@@ -219,7 +219,6 @@ void Manager::apply(const spec::Resources& r, bool initial) {
     if (layout_ == Layout::V2) {
         const Hierarchy* h = find("");
         if (!h) throw Error("cgroup v2 hierarchy not found");
-        if (initial) v2::check_device_rules(r.devices);
         if (r.network && (r.network->class_id || !r.network->priorities.empty()))
             throw Error("linux.resources.network: cgroup v2 has no net_cls/net_prio controllers");
         std::string enabled = " " + read(h->dir, "cgroup.controllers").value_or("") + " ";
@@ -229,6 +228,7 @@ void Manager::apply(const spec::Resources& r, bool initial) {
             c->apply(r, h->dir);
         }
         v2::apply_unified(r.unified, h->dir);
+        if (initial) v2::apply_devices(r.devices, h->dir);
         return;
     }
     if (!r.unified.empty())

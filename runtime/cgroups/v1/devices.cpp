@@ -17,12 +17,9 @@ void stats(const std::string&, Json&) {}
 }  // namespace
 
 std::vector<std::pair<std::string, std::string>> device_writes(const std::vector<spec::DeviceRule>& rules) {
-    std::vector<std::pair<std::string, std::string>> out{{"devices.deny", "a"}};
-    auto add = [&](const spec::DeviceRule& d) {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (auto& d : effective_device_rules(rules))
         out.emplace_back(d.allow ? "devices.allow" : "devices.deny", device_rule_text(d));
-    };
-    for (auto& d : rules) add(d);
-    for (auto& d : default_device_rules()) add(d);
     return out;
 }
 
