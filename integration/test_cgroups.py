@@ -342,3 +342,36 @@ def test_systemd_cgroup_driver_is_a_clear_error(husk):
     r = husk.cmd("--systemd-cgroup", "create", "-b", b, cid, root=True)
     assert r.returncode == 1 and "systemd" in r.stderr and "not supported" in r.stderr
     assert husk.state(cid) is None
+
+
+def test_hugepage_limits_where_the_host_has_hugetlb(husk):
+    if not has_controller("hugetlb") or not os.path.isdir("/sys/kernel/mm/hugepages/hugepages-2048kB"):
+        pytest.skip("no hugetlb controller or no 2MB huge pages on this host")
+    cid, pid, _ = started(husk, ["sleep", "1000"], {"hugepageLimits": [{"pageSize": "2MB", "limit": 4 * MB}]})
+    assert cg_read(pid, "hugetlb", "hugetlb.2MB.max" if V2 else "hugetlb.2MB.limit_in_bytes") == str(4 * MB)
+
+
+def test_unified_resources_need_cgroup_v2(husk):
+    res = {"unified": {"memory.high": str(48 * MB)}}
+    if not V2:
+        cid = husk.new_id()
+        r = husk.cmd("create", "-b", husk.bundle(["true"], with_resources(res)), cid)
+        assert r.returncode == 1 and "linux.resources.unified: needs cgroup v2" in r.stderr
+        assert husk.state(cid) is None
+        return
+    cid, pid, _ = started(husk, ["sleep", "1000"], res)
+    assert cg_read(pid, "memory", "memory.high") == str(48 * MB)
+
+
+def test_swap_limit_is_converted_on_v2_and_direct_on_v1(husk):
+    cid, pid, _ = started(husk, ["sleep", "1000"], {"memory": {"limit": 64 * MB, "swap": 96 * MB}})
+    if V2:
+        if not os.path.exists(os.path.join(cg_dir(pid, "memory"), "memory.swap.max")):
+            pytest.skip("no swap accounting on this host")
+        assert cg_read(pid, "memory", "memory.swap.max") == str(32 * MB)
+        husk.cmd("update", "--memory-swap", "128m", cid, check=True)
+        assert cg_read(pid, "memory", "memory.swap.max") == str(64 * MB)
+    else:
+        assert cg_read(pid, "memory", "memory.memsw.limit_in_bytes") == str(96 * MB)
+        husk.cmd("update", "--memory-swap", "128m", cid, check=True)
+        assert cg_read(pid, "memory", "memory.memsw.limit_in_bytes") == str(128 * MB)
