@@ -74,17 +74,12 @@ TEST_CASE("bad device rule type or access is refused when parsed") {
 }
 
 TEST_CASE("device rule text") {
-    husk::spec::DeviceRule r;
-    r.allow = true;
-    r.type = "c";
-    r.major = 1;
-    r.minor = 3;
-    r.access = "rw";
-    CHECK(device_rule_text(r) == "c 1:3 rw");
-    r.minor = std::nullopt;
-    CHECK(device_rule_text(r) == "c 1:* rw");
-    r.major = -1;
-    CHECK(device_rule_text(r) == "c *:* rw");
-    r.type = "a";
-    CHECK(device_rule_text(r) == "a");
+    auto rules = parse_resources(R"({"devices":[{"allow":true,"type":"c","major":1,"minor":3,"access":"rw"},
+        {"allow":true,"type":"c","major":1,"access":"rw"},{"allow":true,"type":"c","major":-1,"minor":-1,"access":"m"},
+        {"allow":false,"type":"a","access":"rwm"}]})")
+                     .devices;
+    CHECK(device_rule_text(rules[0]) == "c 1:3 rw");
+    CHECK(device_rule_text(rules[1]) == "c 1:* rw");
+    CHECK(device_rule_text(rules[2]) == "c *:* m");
+    CHECK(device_rule_text(rules[3]) == "a");
 }
