@@ -11,9 +11,12 @@
 #include <sstream>
 #include <thread>
 
+#include "convert.hpp"
 #include "error.hpp"
 #include "fs.hpp"
 #include "log.hpp"
+#include "v1/controllers.hpp"
+#include "v2/controllers.hpp"
 
 namespace husk::cgroups {
 namespace {
@@ -80,6 +83,32 @@ void copy_cpuset_from_parent(const std::string& dir) {
         std::string val;
         if (fs::try_read_file(parent + "/" + f, val) && !trim(val).empty()) fs::write_file(dir + "/" + f, trim(val), O_WRONLY);
     }
+}
+
+// On v2 a controller's files appear in a cgroup only once its parent enables it in
+// cgroup.subtree_control; enable every controller the parent has, from the root down.
+void enable_controllers(const std::string& mountpoint, const std::string& dir) {
+    std::string rel = dir.substr(mountpoint.size());
+    std::string cur = mountpoint;
+    for (const auto& part : split(rel, '/')) {
+        if (part.empty()) continue;
+        auto available = read(cur, "cgroup.controllers");
+        for (const auto& c : split(available.value_or(""), ' ')) {
+            if (c.empty()) continue;
+            // A controller may be refused (e.g. a parent with processes of its own); the apply
+            // step then reports the resource that needed it.
+            try {
+                set(cur, "cgroup.subtree_control", "+" + c, "cgroup.subtree_control");
+            } catch (const Error& e) {
+                log::debug(e.what());
+            }
+        }
+        cur += "/" + part;
+    }
+}
+
+std::string unavailable(const Controller& c) {
+    return std::string(c.field) + ": the " + c.name + " controller is not available on this host";
 }
 
 }  // namespace
@@ -161,7 +190,10 @@ const Hierarchy* Manager::find(const std::string& controller) const {
 void Manager::create() {
     for (auto& h : hierarchies_) {
         struct stat st;
-        if (::stat(h.dir.c_str(), &st) == 0) continue;
+        if (::stat(h.dir.c_str(), &st) == 0) {
+            if (layout_ == Layout::V2) enable_controllers(h.mountpoint, h.dir);
+            continue;
+        }
         bool cpuset = h.controllers.find("cpuset") != std::string::npos;
         std::string rel = h.dir.substr(h.mountpoint.size());
         std::string cur = h.mountpoint;
@@ -178,11 +210,59 @@ void Manager::create() {
             if (cpuset) copy_cpuset_from_parent(cur);
         }
         h.created = true;
+        if (layout_ == Layout::V2) enable_controllers(h.mountpoint, h.dir);
     }
 }
 
-void Manager::apply(const spec::Resources&) {
-    log::debug("cgroup resources are not applied by this build");
+void Manager::apply(const spec::Resources& r, bool initial) {
+    validate(r);
+    if (layout_ == Layout::V2) {
+        const Hierarchy* h = find("");
+        if (!h) throw Error("cgroup v2 hierarchy not found");
+        if (r.network && (r.network->class_id || !r.network->priorities.empty()))
+            throw Error("linux.resources.network: cgroup v2 has no net_cls/net_prio controllers");
+        std::string enabled = " " + read(h->dir, "cgroup.controllers").value_or("") + " ";
+        for (const Controller* c : v2::controllers()) {
+            if (!c->wanted(r)) continue;
+            if (enabled.find(std::string(" ") + c->name + " ") == std::string::npos) throw Error(unavailable(*c));
+            c->apply(r, h->dir);
+        }
+        v2::apply_unified(r.unified, h->dir);
+        if (initial) v2::apply_devices(r.devices, h->dir);
+        return;
+    }
+    if (!r.unified.empty())
+        throw Error(std::string("linux.resources.unified: needs cgroup v2, but this host's controllers are cgroup v1 (") +
+                    layout_name(layout_) + ")");
+    for (const Controller* c : v1::controllers()) {
+        if (c == &v1::devices && !initial) continue;
+        if (!c->wanted(r)) continue;
+        const Hierarchy* h = find(c->name);
+        if (!h) {
+            // Without a devices hierarchy only explicit rules are an error; the defaults have
+            // nothing to restrict.
+            if (c == &v1::devices && r.devices.empty()) continue;
+            throw Error(unavailable(*c));
+        }
+        c->apply(r, h->dir);
+    }
+}
+
+nlohmann::json Manager::stats() const {
+    Json out = Json::object();
+    if (layout_ == Layout::V2) {
+        if (const Hierarchy* h = find(""))
+            for (const Controller* c : v2::controllers()) c->stats(h->dir, out);
+        return out;
+    }
+    for (const Controller* c : v1::controllers())
+        if (const Hierarchy* h = find(c->name)) c->stats(h->dir, out);
+    return out;
+}
+
+std::string Manager::memory_dir() const {
+    const Hierarchy* h = layout_ == Layout::V2 ? find("") : find("memory");
+    return h ? h->dir : "";
 }
 
 int Manager::open_unified() const {
@@ -267,6 +347,13 @@ std::vector<pid_t> Manager::pids() const {
 }
 
 void Manager::signal_all(int sig) const {
+    if (sig == SIGKILL && layout_ == Layout::V2) {
+        const Hierarchy* h = find("");
+        if (h && has(h->dir, "cgroup.kill")) {
+            set(h->dir, "cgroup.kill", "1", "kill --all");
+            return;
+        }
+    }
     for (pid_t p : pids()) ::kill(p, sig);
 }
 

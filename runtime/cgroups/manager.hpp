@@ -44,7 +44,14 @@ public:
     const Hierarchy* find(const std::string& controller) const;
 
     void create();
-    void apply(const spec::Resources& resources);
+    // Validates and writes linux.resources into every controller it needs. `initial` (create)
+    // also sets the device rules; `husk update` leaves them as they are. A resource the host
+    // cannot apply is an error naming the field; nothing is skipped silently.
+    void apply(const spec::Resources& resources, bool initial = true);
+    // runc's events "data" object: cpu, memory, pids, blkio, hugetlb ... from the cgroup files.
+    nlohmann::json stats() const;
+    // The directory holding the memory controller's files (for OOM notification), or "".
+    std::string memory_dir() const;
     // An O_PATH fd of the cgroup2 directory for clone3(CLONE_INTO_CGROUP), or -1 on v1.
     int open_unified() const;
     void add(pid_t pid);
@@ -55,6 +62,7 @@ public:
     void thaw();
     bool frozen() const;
     std::vector<pid_t> pids() const;
+    // Every process of the cgroup; with SIGKILL on a v2 kernel that has cgroup.kill, atomically.
     void signal_all(int sig) const;
 
 private:

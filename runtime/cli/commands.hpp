@@ -35,6 +35,9 @@ int cmd_pause(const Globals&, std::vector<std::string>);
 int cmd_resume(const Globals&, std::vector<std::string>);
 int cmd_spec(const Globals&, std::vector<std::string>);
 int cmd_features(const Globals&, std::vector<std::string>);
+int cmd_update(const Globals&, std::vector<std::string>);
+int cmd_ps(const Globals&, std::vector<std::string>);
+int cmd_events(const Globals&, std::vector<std::string>);
 
 // Prints "Usage: husk <usage>" and the summary, for --help.
 int print_usage(const char* usage, const char* summary);

@@ -27,6 +27,9 @@ const CommandInfo kCommands[] = {
     {"delete", cmd_delete, "delete a container"},
     {"pause", cmd_pause, "freeze a container"},
     {"resume", cmd_resume, "thaw a paused container"},
+    {"update", cmd_update, "update a container's cgroup resources"},
+    {"ps", cmd_ps, "list the processes of a container"},
+    {"events", cmd_events, "print a container's resource usage and OOM events"},
     {"spec", cmd_spec, "write a default config.json"},
     {"features", cmd_features, "print the features husk supports"},
 };
