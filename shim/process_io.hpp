@@ -1,0 +1,58 @@
+// A task process's stdio as containerd hands it over (fifo paths, file:// URIs, or a terminal):
+// what the runtime inherits, and the copies the shim keeps running on the event loop.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "event_loop.hpp"
+#include "runtime_cli.hpp"
+#include "unique_fd.hpp"
+
+namespace husk::shim {
+
+// Copies bytes from one fd to another on the loop, never blocking: while the destination is
+// full it stops reading the source. Ends at EOF (or EIO from a pty master whose slave closed).
+class Pump {
+public:
+    Pump(EventLoop& loop, UniqueFd src, UniqueFd dst);
+    ~Pump();
+    bool done() const { return !src_; }
+    void stop();
+
+private:
+    void on_src();
+    void on_dst();
+    EventLoop& loop_;
+    UniqueFd src_, dst_;
+    std::string buf_;
+    bool dst_watched_ = false;
+};
+
+class ProcessIo {
+public:
+    // Opens the fifos/files (non-terminal: stdout/stderr go straight to the container, the fifos
+    // opened read-write so it never gets EPIPE when a client detaches; stdin through a pipe so
+    // CloseIO can deliver EOF). Throws husk::Error naming the path.
+    ProcessIo(EventLoop& loop, const std::string& in, const std::string& out, const std::string& err,
+              bool terminal, unsigned uid, unsigned gid);
+    ~ProcessIo();
+    Stdio for_runtime() const { return Stdio{in_child_.get(), out_child_.get(), err_child_.get()}; }
+    // After the runtime created the process: drop the shim's copies of the container's ends.
+    void release_child_ends();
+    // Terminal: the pty master received over --console-socket.
+    void attach_console(UniqueFd master);
+    void close_stdin();
+    bool resize(unsigned width, unsigned height);
+
+private:
+    EventLoop& loop_;
+    std::string in_path_, out_path_;
+    bool terminal_;
+    UniqueFd in_child_, out_child_, err_child_;
+    UniqueFd master_;
+    std::unique_ptr<Pump> in_pump_, out_pump_;
+};
+
+}  // namespace husk::shim
