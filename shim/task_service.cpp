@@ -20,6 +20,7 @@
 #include "runc_options.pb.h"
 #include "shim.pb.h"
 #include "shim_options.hpp"
+#include "stats.hpp"
 #include "unix_socket.hpp"
 
 namespace husk::shim {
@@ -106,6 +107,7 @@ void TaskService::dispatch(const Call& call, const Responder& r) {
         else if (m == "CloseIO") close_io(p, r);
         else if (m == "ResizePty") resize_pty(p, r);
         else if (m == "Update") update(p, r);
+        else if (m == "Stats") stats(p, r);
         else if (m == "Connect") connect(p, r);
         else if (m == "Shutdown") shutdown(p, r);
         else r.error(ttrpc::kUnimplemented, "method " + call.service + "." + m + ": not implemented");
@@ -478,6 +480,23 @@ void TaskService::update(const std::string& p, const Responder& r) {
     ::unlink(file.c_str());
     if (res.status != 0) throw Error(res.error);
     r.ok_empty();
+}
+
+void TaskService::stats(const std::string& p, const Responder& r) {
+    v2::StatsRequest req;
+    if (!parse(req, p, r)) return;
+    Container* c = find(req.id(), r);
+    if (!c) return;
+    if (c->init.pid <= 0 || c->init.state == State::Stopped)
+        return r.error(ttrpc::kFailedPrecondition, "container " + c->id + ": not running");
+    std::ifstream f("/proc/" + std::to_string(c->init.pid) + "/cgroup");
+    std::stringstream text;
+    text << f.rdbuf();
+    EncodedMetrics m = collect_metrics(text.str(), "/sys/fs/cgroup");
+    v2::StatsResponse resp;
+    resp.mutable_stats()->set_type_url(m.type_url);
+    resp.mutable_stats()->set_value(m.value);
+    r.ok(resp);
 }
 
 void TaskService::connect(const std::string& p, const Responder& r) {

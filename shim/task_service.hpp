@@ -70,6 +70,7 @@ private:
     void close_io(const std::string& p, const Responder& r);
     void resize_pty(const std::string& p, const Responder& r);
     void update(const std::string& p, const Responder& r);
+    void stats(const std::string& p, const Responder& r);
     void connect(const std::string& p, const Responder& r);
     void shutdown(const std::string& p, const Responder& r);
 
