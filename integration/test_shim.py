@@ -315,11 +315,13 @@ def test_terminal_run(ctd):
     if not shutil.which("script"):
         pytest.skip("script(1) not installed (util-linux)")
     cid = new_id()
-    cmd = (f"ctr --address {ctd.sock} --namespace {ctd.ns} run --rm -t --runtime {RUNTIME} {IMAGE} {cid} "
-           "sh -c 'tty; stty size; exit 4'")
+    # ctr sends its terminal's size with ResizePty; the container's tty must report it.
+    cmd = (f"stty rows 33 cols 101; ctr --address {ctd.sock} --namespace {ctd.ns} run --rm -t --runtime {RUNTIME} "
+           f"{IMAGE} {cid} sh -c 'tty; stty size; exit 4'")
     p = subprocess.run(["script", "-qec", cmd, "/dev/null"], stdin=subprocess.DEVNULL, capture_output=True,
                        text=True, timeout=60)
     assert "/dev/pts/" in p.stdout, p.stdout + p.stderr
+    assert "33 101" in p.stdout, p.stdout
     assert p.returncode == 4
 
 
