@@ -272,6 +272,39 @@ def test_metrics_of_a_running_task(ctd):
         ctd.ctr("container", "delete", cid)
 
 
+def test_oom_kill_is_published(ctd):
+    cid = new_id()
+    assert ctd.ctr("run", "-d", "--runtime", RUNTIME, IMAGE, cid, "sh", "-c",
+                   "until [ -e /tmp/go ]; do sleep 0.1; done; tail /dev/zero").returncode == 0
+    events = subprocess.Popen(["ctr", "--address", ctd.sock, "events"], stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, text=True)
+    try:
+        pid = int(next(l for l in ctd.ctr("task", "ls").stdout.splitlines() if l.startswith(cid)).split()[1])
+        mem = None
+        with open(f"/proc/{pid}/cgroup") as f:
+            for line in f:
+                _, ctrls, path = line.strip().split(":", 2)
+                if "memory" in ctrls.split(","):
+                    mem = f"/sys/fs/cgroup/memory{path}/memory.limit_in_bytes"
+                elif ctrls == "" and os.path.exists(f"/sys/fs/cgroup{path}/memory.max"):
+                    mem = f"/sys/fs/cgroup{path}/memory.max"
+        if not mem or not os.path.exists(mem):
+            pytest.skip("the task has no memory cgroup to limit on this host")
+        # Limit from outside, then let the task grow without bound: the kernel OOM-kills it.
+        with open(mem, "w") as f:
+            f.write(str(16 * 1024 * 1024))
+        open(f"/proc/{pid}/root/tmp/go", "w").close()
+        assert wait_for(lambda: "STOPPED" in ctd.ctr("task", "ls").stdout, timeout=20)
+        time.sleep(0.5)
+    finally:
+        events.terminate()
+        out, _ = events.communicate(timeout=10)
+        ctd.ctr("task", "kill", "-s", "SIGKILL", cid)
+        wait_for(lambda: ctd.ctr("task", "delete", cid).returncode == 0, timeout=10)
+        ctd.ctr("container", "delete", cid)
+    assert any("/tasks/oom" in l and cid in l for l in out.splitlines()), out
+
+
 def test_events_are_published_in_order(ctd):
     events = subprocess.Popen(["ctr", "--address", ctd.sock, "events"], stdout=subprocess.PIPE,
                               stderr=subprocess.DEVNULL, text=True)

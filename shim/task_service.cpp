@@ -212,6 +212,13 @@ void TaskService::create(const std::string& p, const Responder& r) {
     e.set_pid(uint32_t(init.pid));
     pub_.publish("/tasks/create", "containerd.events.TaskCreate", e);
 
+    std::string cid = c->id;
+    c->oom = std::make_unique<OomWatch>(loop_, init.pid, [this, cid] {
+        ev::TaskOOM e;
+        e.set_container_id(cid);
+        pub_.publish("/tasks/oom", "containerd.events.TaskOOM", e);
+    });
+
     v2::CreateTaskResponse resp;
     resp.set_pid(uint32_t(init.pid));
     containers_[c->id] = std::move(c);

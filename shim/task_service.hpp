@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "event_loop.hpp"
+#include "oom_watch.hpp"
 #include "process_io.hpp"
 #include "publisher.hpp"
 #include "runtime_cli.hpp"
@@ -56,6 +57,7 @@ private:
         unsigned io_uid = 0, io_gid = 0;
         Process init;
         std::map<std::string, std::unique_ptr<Process>> execs;
+        std::unique_ptr<OomWatch> oom;
     };
 
     void create(const std::string& p, const Responder& r);
