@@ -1,10 +1,12 @@
 #include "shim_options.hpp"
 
+#include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "runc_options.pb.h"
+#include "runtime_options.pb.h"
 
 namespace husk::shim {
 namespace {
@@ -17,6 +19,31 @@ std::string base_name(const std::string& p) {
 }
 
 }  // namespace
+
+void apply_config_text(ShimOptions& o, const std::string& text) {
+    std::istringstream in(text);
+    std::string line;
+    while (std::getline(in, line)) {
+        auto hash = line.find('#');
+        if (hash != std::string::npos) line.resize(hash);
+        auto eq = line.find('=');
+        if (eq == std::string::npos) continue;
+        auto trim = [](std::string s) {
+            size_t a = s.find_first_not_of(" \t\r"), b = s.find_last_not_of(" \t\r");
+            s = a == std::string::npos ? "" : s.substr(a, b - a + 1);
+            if (s.size() >= 2 && (s.front() == '"' || s.front() == '\'') && s.back() == s.front())
+                s = s.substr(1, s.size() - 2);
+            return s;
+        };
+        std::string key = trim(line.substr(0, eq)), val = trim(line.substr(eq + 1));
+        if (key == "BinaryName") o.binary = val;
+        else if (key == "Root") o.root = val;
+        else if (key == "SystemdCgroup") o.systemd_cgroup = val == "true";
+        else if (key == "NoPivotRoot") o.no_pivot_root = val == "true";
+        else if (key == "IoUid") o.io_uid = unsigned(std::strtoul(val.c_str(), nullptr, 10));
+        else if (key == "IoGid") o.io_gid = unsigned(std::strtoul(val.c_str(), nullptr, 10));
+    }
+}
 
 RuntimeConfig ShimOptions::runtime_config(const std::string& ns, const std::string& bundle) const {
     RuntimeConfig rc;
@@ -43,6 +70,18 @@ ShimOptions options_from_any(const std::string& type_url, const std::string& val
             o.no_pivot_root = ro.no_pivot_root();
             o.io_uid = ro.io_uid();
             o.io_gid = ro.io_gid();
+        }
+    } else if (ends_with("runtimeoptions.v1.Options")) {
+        runtimeoptions::v1::Options ro;
+        if (ro.ParseFromString(value)) {
+            std::string text = ro.config_body();
+            if (text.empty() && !ro.config_path().empty()) {
+                std::ifstream f(ro.config_path());
+                std::stringstream ss;
+                ss << f.rdbuf();
+                text = ss.str();
+            }
+            apply_config_text(o, text);
         }
     }
     return o;

@@ -18,8 +18,14 @@ struct ShimOptions {
     RuntimeConfig runtime_config(const std::string& ns, const std::string& bundle) const;
 };
 
-// Unknown option types are ignored, as containerd's runc shim ignores options it cannot use.
+// Runtime options come as containerd.runc.v1.Options, or as runtimeoptions.v1.Options (CRI's
+// choice for non-runc runtimes, and ctr --runtime-config-path) whose config is read as
+// `Key = value` lines with runc's option names (BinaryName, Root, SystemdCgroup, NoPivotRoot,
+// IoUid, IoGid). Unknown option types are ignored, as containerd's runc shim ignores them.
 ShimOptions options_from_any(const std::string& type_url, const std::string& value, const std::string& default_binary);
+
+// Applies `Key = value` lines (a TOML subset) to o; unknown keys are ignored (pure; unit-tested).
+void apply_config_text(ShimOptions& o, const std::string& text);
 
 void save_options(const std::string& bundle, const ShimOptions& o);
 // Defaults (with default_binary) when the bundle holds no saved options.

@@ -5,6 +5,7 @@
 #include "bootstrap.hpp"
 #include "rootfs.hpp"
 #include "runc_options.pb.h"
+#include "runtime_options.pb.h"
 #include "runtime_cli.hpp"
 #include "sha256.hpp"
 #include "shim_options.hpp"
@@ -77,4 +78,16 @@ TEST_CASE("the runtime's last logged error becomes the RPC error") {
                       R"({"level":"error","msg":"linux.resources: bad"})" "\n";
     CHECK(last_log_error(log) == "linux.resources: bad");
     CHECK(last_log_error("garbage\n").empty());
+}
+
+TEST_CASE("runtimeoptions config (CRI, ctr --runtime-config-path) sets BinaryName and friends") {
+    runtimeoptions::v1::Options ro;
+    ro.set_config_body("# husk shim\nBinaryName = \"/usr/sbin/runc\"\nSystemdCgroup = true\nRoot = '/run/r'\nOther = 1\n");
+    ShimOptions s = options_from_any("runtimeoptions.v1.Options", ro.SerializeAsString(), "husk");
+    CHECK(s.binary == "/usr/sbin/runc");
+    CHECK(s.systemd_cgroup);
+    CHECK(s.root == "/run/r");
+    ShimOptions d;
+    apply_config_text(d, "garbage\nIoUid = 1000\n");
+    CHECK(d.io_uid == 1000);
 }
