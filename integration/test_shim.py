@@ -167,6 +167,33 @@ def test_run_prints_output_and_propagates_exit_status(ctd):
     assert ctd.ctr("task", "ls", "-q").stdout.strip() == ""
 
 
+def test_file_and_binary_log_uris(ctd, tmp_path):
+    log = tmp_path / "file.log"
+    r = ctd.ctr("run", "--rm", "--runtime", RUNTIME, "--log-uri", f"file://{log}", IMAGE, new_id(), "sh", "-c",
+                "echo to-file; echo err-to-file >&2")
+    assert r.returncode == 0, r.stderr
+    assert log.read_text() == "to-file\nerr-to-file\n"
+
+    # A logging binary in containerd's contract: stdout on fd 3, stderr on fd 4, ready when fd 5
+    # closes, container id and namespace in its environment.
+    logger = tmp_path / "logger.sh"
+    out = tmp_path / "binary"
+    logger.write_text("#!/bin/sh\n"
+                      'echo "$CONTAINER_ID $CONTAINER_NAMESPACE" > "$2.env"\n'
+                      'cat <&4 > "$2.err" 5>&- &\n'
+                      "exec 5>&-\n"
+                      'cat <&3 > "$2.out"\n'
+                      "wait\n")
+    logger.chmod(0o755)
+    cid = new_id()
+    r = ctd.ctr("run", "--rm", "--runtime", RUNTIME, "--log-uri", f"binary://{logger}?--out={out}", IMAGE, cid,
+                "sh", "-c", "echo to-binary; echo err-to-binary >&2")
+    assert r.returncode == 0, r.stderr
+    assert wait_for(lambda: os.path.exists(f"{out}.out") and open(f"{out}.out").read() == "to-binary\n")
+    assert wait_for(lambda: open(f"{out}.err").read() == "err-to-binary\n")
+    assert open(f"{out}.env").read() == f"{cid} {ctd.ns}\n"
+
+
 def test_stdin_reaches_the_container_and_eof_ends_it(ctd):
     r = ctd.ctr("run", "--rm", "--runtime", RUNTIME, IMAGE, new_id(), "sh", "-c", "tr a-z A-Z",
                 input="hello shim\n")

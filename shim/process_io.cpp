@@ -1,15 +1,22 @@
 #include "process_io.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
+#include <csignal>
+#include <cstring>
 
 #include "error.hpp"
+
+extern char** environ;
 
 namespace husk::shim {
 namespace {
@@ -21,7 +28,6 @@ void set_nonblock(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLO
 // An output destination: a fifo path (opened read-write: it neither blocks nor raises EPIPE
 // without a reader), or file:///path (appended to, created if needed).
 UniqueFd open_output(const std::string& uri, unsigned uid, unsigned gid) {
-    if (uri.rfind("binary://", 0) == 0) throw Error(uri + ": binary:// log drivers are not supported");
     if (uri.rfind("file://", 0) == 0) {
         std::string path = uri.substr(7);
         UniqueFd fd(::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640));
@@ -34,7 +40,105 @@ UniqueFd open_output(const std::string& uri, unsigned uid, unsigned gid) {
     return fd;
 }
 
+std::string percent_decode(const std::string& s) {
+    std::string out;
+    for (size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '%' && i + 2 < s.size() && std::isxdigit((unsigned char)s[i + 1]) &&
+            std::isxdigit((unsigned char)s[i + 2])) {
+            out.push_back(char(std::stoi(s.substr(i + 1, 2), nullptr, 16)));
+            i += 2;
+        } else {
+            out.push_back(s[i] == '+' ? ' ' : s[i]);
+        }
+    }
+    return out;
+}
+
+UniqueFd high_dup(int fd) {
+    UniqueFd d(::fcntl(fd, F_DUPFD_CLOEXEC, 10));
+    if (!d) throw_errno("dup");
+    return d;
+}
+
+// containerd's logging-binary contract: the binary gets the process's stdout on fd 3, stderr on
+// fd 4, and closes fd 5 once it is ready; CONTAINER_ID and CONTAINER_NAMESPACE in its env.
+// Returns the write ends for the container's stdout and stderr.
+std::pair<UniqueFd, UniqueFd> start_log_binary(const std::string& uri, const IoOwner& owner) {
+    std::vector<std::string> args = binary_log_argv(uri);
+    int p[2];
+    UniqueFd out_r, out_w, err_r, err_w, ready_r, ready_w;
+    if (::pipe2(p, O_CLOEXEC) != 0) throw_errno("pipe");
+    out_r.reset(p[0]), out_w.reset(p[1]);
+    if (::pipe2(p, O_CLOEXEC) != 0) throw_errno("pipe");
+    err_r.reset(p[0]), err_w.reset(p[1]);
+    if (::pipe2(p, O_CLOEXEC) != 0) throw_errno("pipe");
+    ready_r.reset(p[0]), ready_w.reset(p[1]);
+    // Moved above fd 9 first so the dup2s onto 3, 4 and 5 cannot overwrite one another.
+    UniqueFd a = high_dup(out_r.get()), b = high_dup(err_r.get()), c = high_dup(ready_w.get());
+    out_r.reset(), err_r.reset(), ready_w.reset();
+
+    std::vector<std::string> env_s;
+    for (char** e = environ; *e; ++e) env_s.emplace_back(*e);
+    env_s.push_back("CONTAINER_ID=" + owner.container_id);
+    env_s.push_back("CONTAINER_NAMESPACE=" + owner.ns);
+    std::vector<char*> argv, envp;
+    for (auto& x : args) argv.push_back(x.data());
+    argv.push_back(nullptr);
+    for (auto& x : env_s) envp.push_back(x.data());
+    envp.push_back(nullptr);
+
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDWR, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_RDWR, 0);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_RDWR, 0);
+    posix_spawn_file_actions_adddup2(&fa, a.get(), 3);
+    posix_spawn_file_actions_adddup2(&fa, b.get(), 4);
+    posix_spawn_file_actions_adddup2(&fa, c.get(), 5);
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    sigset_t empty, defs;
+    sigemptyset(&empty);
+    sigemptyset(&defs);
+    sigaddset(&defs, SIGCHLD);
+    sigaddset(&defs, SIGPIPE);
+    posix_spawnattr_setsigmask(&attr, &empty);
+    posix_spawnattr_setsigdefault(&attr, &defs);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSID);
+    pid_t pid;
+    int rc = posix_spawn(&pid, argv[0], &fa, &attr, argv.data(), envp.data());
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+    if (rc != 0) throw Error("start logging binary " + args[0] + ": " + std::strerror(rc));
+    c.reset();  // only the binary holds the ready pipe's write end now
+    // The shim's reaper collects the binary when it exits; here we only wait for it to be ready.
+    pollfd pfd{ready_r.get(), POLLIN, 0};
+    if (::poll(&pfd, 1, 10000) <= 0) throw Error("logging binary " + args[0] + " did not become ready");
+    return {std::move(out_w), std::move(err_w)};
+}
+
 }  // namespace
+
+std::vector<std::string> binary_log_argv(const std::string& uri) {
+    std::string rest = uri.substr(std::string("binary://").size());
+    auto q = rest.find('?');
+    std::vector<std::string> argv{percent_decode(rest.substr(0, q))};
+    if (q == std::string::npos) return argv;
+    std::string query = rest.substr(q + 1);
+    size_t pos = 0;
+    while (pos <= query.size()) {
+        size_t amp = query.find('&', pos);
+        std::string kv = query.substr(pos, amp == std::string::npos ? std::string::npos : amp - pos);
+        if (!kv.empty()) {
+            auto eq = kv.find('=');
+            argv.push_back(percent_decode(kv.substr(0, eq)));
+            if (eq != std::string::npos && eq + 1 < kv.size()) argv.push_back(percent_decode(kv.substr(eq + 1)));
+        }
+        if (amp == std::string::npos) break;
+        pos = amp + 1;
+    }
+    return argv;
+}
 
 Pump::Pump(EventLoop& loop, UniqueFd src, UniqueFd dst) : loop_(loop), src_(std::move(src)), dst_(std::move(dst)) {
     set_nonblock(src_.get());
@@ -95,8 +199,9 @@ void Pump::on_dst() {
 }
 
 ProcessIo::ProcessIo(EventLoop& loop, const std::string& in, const std::string& out, const std::string& err,
-                     bool terminal, unsigned uid, unsigned gid)
+                     bool terminal, const IoOwner& owner)
     : loop_(loop), in_path_(in), out_path_(out), terminal_(terminal) {
+    unsigned uid = owner.uid, gid = owner.gid;
     if (terminal) return;  // everything goes through the pty, see attach_console
     if (!in.empty()) {
         int p[2];
@@ -107,6 +212,13 @@ ProcessIo::ProcessIo(EventLoop& loop, const std::string& in, const std::string& 
         UniqueFd fifo(::open(in.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
         if (!fifo) throw_errno("open " + in);
         in_pump_ = std::make_unique<Pump>(loop_, std::move(fifo), std::move(w));
+    }
+    if (out.rfind("binary://", 0) == 0) {
+        // One logging binary takes both streams (containerd passes the same URI for both).
+        auto [o, e] = start_log_binary(out, owner);
+        out_child_ = std::move(o);
+        err_child_ = std::move(e);
+        return;
     }
     if (!out.empty()) out_child_ = open_output(out, uid, gid);
     if (!err.empty()) err_child_ = open_output(err, uid, gid);

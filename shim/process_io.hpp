@@ -30,13 +30,23 @@ private:
     bool dst_watched_ = false;
 };
 
+// Who the process belongs to: passed to binary:// loggers, and the owner of its stdio.
+struct IoOwner {
+    std::string container_id, ns;
+    unsigned uid = 0, gid = 0;
+};
+
+// binary:///path?k=v&flag -> {"/path", "k", "v", "flag"} (percent-decoded; pure; unit-tested).
+std::vector<std::string> binary_log_argv(const std::string& uri);
+
 class ProcessIo {
 public:
     // Opens the fifos/files (non-terminal: stdout/stderr go straight to the container, the fifos
     // opened read-write so it never gets EPIPE when a client detaches; stdin through a pipe so
-    // CloseIO can deliver EOF). Throws husk::Error naming the path.
+    // CloseIO can deliver EOF; binary:// starts the logging binary on pipes). Throws husk::Error
+    // naming the path.
     ProcessIo(EventLoop& loop, const std::string& in, const std::string& out, const std::string& err,
-              bool terminal, unsigned uid, unsigned gid);
+              bool terminal, const IoOwner& owner);
     ~ProcessIo();
     Stdio for_runtime() const { return Stdio{in_child_.get(), out_child_.get(), err_child_.get()}; }
     // After the runtime created the process: drop the shim's copies of the container's ends.

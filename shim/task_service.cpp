@@ -134,7 +134,7 @@ TaskService::Process* TaskService::find_process(Container& c, const std::string&
 void TaskService::launch(Container& c, Process& proc, const std::vector<std::string>& args,
                          const std::string& pid_file) {
     proc.io = std::make_unique<ProcessIo>(loop_, proc.stdin_path, proc.stdout_path, proc.stderr_path,
-                                          proc.terminal, c.io_uid, c.io_gid);
+                                          proc.terminal, IoOwner{c.id, cfg_.ns, c.io_uid, c.io_gid});
     std::unique_ptr<ConsoleSocket> console;
     std::vector<std::string> full = args;
     full.insert(full.end() - 1, {"--pid-file", pid_file});

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include "bootstrap.hpp"
+#include "process_io.hpp"
 #include "rootfs.hpp"
 #include "runc_options.pb.h"
 #include "runtime_options.pb.h"
@@ -90,4 +91,10 @@ TEST_CASE("runtimeoptions config (CRI, ctr --runtime-config-path) sets BinaryNam
     ShimOptions d;
     apply_config_text(d, "garbage\nIoUid = 1000\n");
     CHECK(d.io_uid == 1000);
+}
+
+TEST_CASE("binary:// log URIs become the logging binary's argv") {
+    CHECK(binary_log_argv("binary:///usr/bin/logger") == std::vector<std::string>{"/usr/bin/logger"});
+    CHECK(binary_log_argv("binary:///bin/l?--driver=awslogs&--flag&x=a%20b") ==
+          std::vector<std::string>{"/bin/l", "--driver", "awslogs", "--flag", "x", "a b"});
 }
