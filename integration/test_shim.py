@@ -341,6 +341,10 @@ def test_killed_shim_is_cleaned_up_by_containerd(ctd):
     line = next(l for l in ctd.ctr("task", "ls").stdout.splitlines() if l.startswith(cid))
     pid = int(line.split()[1])
     shim_pid = int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1])
+    bundle = os.path.join(ctd.base, "state", "io.containerd.runtime.v2.task", ctd.ns, cid)
+    with open(os.path.join(bundle, "address")) as f:
+        sock = f.read()[len("unix://"):]
+    assert os.path.exists(sock)
     os.kill(shim_pid, signal.SIGKILL)
     try:
         # containerd runs `containerd-shim-husk-v2 delete`, which kills the container and
@@ -350,6 +354,7 @@ def test_killed_shim_is_cleaned_up_by_containerd(ctd):
                         "STOPPED" in ctd.ctr("task", "ls").stdout, timeout=15)
         with open("/proc/self/mountinfo") as f:
             assert not [l for l in f if cid in l], "rootfs still mounted after the shim died"
+        assert wait_for(lambda: not os.path.exists(sock)), "the dead shim's socket was not removed"
     finally:
         ctd.ctr("task", "delete", cid)
         ctd.ctr("container", "delete", cid)

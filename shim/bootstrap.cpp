@@ -169,6 +169,11 @@ int cmd_delete(const Flags& f) {
     RuntimeConfig rc = o.runtime_config(f.ns, bundle);
     run_runtime(rc, {"delete", "--force", f.id});
     unmount_all(bundle + "/rootfs");
+    // A shim that died leaves its socket file; remove it unless another task's shim is alive.
+    if (!f.address.empty()) {
+        std::string path = socket_path(socket_address(f.address, f.ns, group_id(read_file(bundle + "/config.json"), f.id)));
+        if (!socket_alive(path)) ::unlink(path.c_str());
+    }
 
     containerd::task::v2::DeleteResponse resp;
     timespec ts{};

@@ -17,7 +17,8 @@
 namespace husk::shim {
 namespace {
 
-constexpr int kMaxAttempts = 30;
+// With the backoff below, about five minutes: long enough for containerd to restart.
+constexpr int kMaxAttempts = 60;
 
 std::string strip_unix(const std::string& a) { return a.rfind("unix://", 0) == 0 ? a.substr(7) : a; }
 
@@ -75,7 +76,9 @@ void Publisher::disconnect(bool retry) {
     while (!queue_.empty() && queue_.front().attempts >= kMaxAttempts) queue_.pop_front();
     if (retry && !queue_.empty() && !retry_armed_) {
         retry_armed_ = true;
-        loop_.after(std::chrono::milliseconds(500), [this] {
+        int n = queue_.front().attempts;
+        auto delay = std::chrono::milliseconds(n < 4 ? 250 << n : 5000);
+        loop_.after(delay, [this] {
             retry_armed_ = false;
             kick();
         });

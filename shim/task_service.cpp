@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -112,6 +113,8 @@ void TaskService::dispatch(const Call& call, const Responder& r) {
         else if (m == "Shutdown") shutdown(p, r);
         else r.error(ttrpc::kUnimplemented, "method " + call.service + "." + m + ": not implemented");
     } catch (const Error& e) {
+        // stderr is the bundle's log fifo: containerd copies it into its own log.
+        std::fprintf(stderr, "level=error msg=\"%s: %s\"\n", m.c_str(), e.what());
         r.error(ttrpc::kUnknown, e.what());
     }
 }
