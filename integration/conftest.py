@@ -27,7 +27,7 @@ def pytest_configure(config):
 def rootfs_template(tmp_path_factory):
     """A busybox rootfs built once from Debian's busybox-static."""
     d = tmp_path_factory.mktemp("husk-template")
-    subprocess.run([os.path.join(REPO, "integration", "mkbundle.sh"), str(d), HUSK], check=True)
+    subprocess.run([os.path.join(REPO, "integration", "mkbundle.sh"), str(d)], check=True, env=dict(os.environ, HUSK=HUSK))
     return d
 
 

@@ -1,9 +1,12 @@
 #!/bin/sh
 # Builds an OCI bundle at $1: a busybox rootfs from Debian's busybox-static (no network) and a
-# default config.json from `husk spec`. Usage: integration/mkbundle.sh DIR [HUSK]
+# default config.json from `husk spec`. With a command after DIR, the container runs that
+# command without a terminal. Usage: integration/mkbundle.sh DIR [COMMAND ARGS...]
+# ($HUSK overrides the husk binary that writes the spec.)
 set -eu
-dir=${1:?usage: mkbundle.sh DIR [HUSK]}
-husk=${2:-$(cd "$(dirname "$0")/.." && pwd)/build/runtime/husk}
+dir=${1:?usage: mkbundle.sh DIR [COMMAND ARGS...]}
+shift
+husk=${HUSK:-$(cd "$(dirname "$0")/.." && pwd)/build/runtime/husk}
 bb=/bin/busybox
 [ -x "$bb" ] || { echo "mkbundle: $bb not found (apt-get install busybox-static)" >&2; exit 1; }
 mkdir -p "$dir/rootfs"
@@ -28,3 +31,14 @@ G
 echo "nameserver 127.0.0.1" > etc/resolv.conf
 cd ..
 [ -f config.json ] || "$husk" spec
+if [ $# -gt 0 ]; then
+  python3 - "$@" <<'PY'
+import json, sys
+with open("config.json") as f:
+    cfg = json.load(f)
+cfg["process"]["terminal"] = False
+cfg["process"]["args"] = sys.argv[1:]
+with open("config.json", "w") as f:
+    json.dump(cfg, f, indent=1)
+PY
+fi

@@ -25,7 +25,7 @@ done
 echo "== integration"
 log=$(mktemp)
 /usr/bin/python3 -m pytest -p no:cacheprovider -q -rs integration "$@" 2>&1 | tee "$log"
-summary=$(grep -E '^=+ .*(passed|failed|skipped|error).* in [0-9.]+s' "$log" | tail -n 1)
+summary=$(grep -E '[0-9]+ (passed|failed|skipped|errors?|deselected).* in [0-9.]+s' "$log" | tail -n 1)
 for kind in passed failed skipped error errors; do
   n=$(echo "$summary" | grep -oE "[0-9]+ $kind" | grep -oE '^[0-9]+' || true)
   case $kind in

@@ -25,6 +25,7 @@ struct CommandInfo {
 
 int cmd_create(const Globals&, std::vector<std::string>);
 int cmd_run(const Globals&, std::vector<std::string>);
+int cmd_exec(const Globals&, std::vector<std::string>);
 int cmd_start(const Globals&, std::vector<std::string>);
 int cmd_state(const Globals&, std::vector<std::string>);
 int cmd_list(const Globals&, std::vector<std::string>);

@@ -20,6 +20,7 @@ const CommandInfo kCommands[] = {
     {"create", cmd_create, "create a container"},
     {"start", cmd_start, "run the process of a created container"},
     {"run", cmd_run, "create and start a container"},
+    {"exec", cmd_exec, "run a process in a running container"},
     {"state", cmd_state, "print the state of a container"},
     {"list", cmd_list, "list containers"},
     {"kill", cmd_kill, "send a signal to a container's init"},

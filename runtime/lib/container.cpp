@@ -24,6 +24,7 @@
 #include "log.hpp"
 #include "namespaces.hpp"
 #include "process_util.hpp"
+#include "rootfs.hpp"
 #include "security.hpp"
 #include "unix_socket.hpp"
 
@@ -194,8 +195,6 @@ Created create(const CreateOptions& opt) {
     security::validate(proc);
     validate_sysctls(config);
     ns::Plan plan = ns::plan(config.linux ? &*config.linux : nullptr);
-    if (!(plan.new_flags & CLONE_NEWNS) && !plan.joined(CLONE_NEWNS))
-        throw Error("linux.namespaces: a mount namespace is required");
 
     UniqueFd console_sock, console_peer;
     if (proc.terminal) {
@@ -222,7 +221,9 @@ Created create(const CreateOptions& opt) {
     rollback.add([&] { dir.remove(); });
     try {
     fs::write_file(dir.file("config.json"), text, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (::mkfifo(dir.file("exec.fifo").c_str(), 0622) != 0) throw_errno("mkfifo " + dir.file("exec.fifo"));
+    // 0622 whatever the umask: init opens it for writing after switching to the container user.
+    if (::mkfifo(dir.file("exec.fifo").c_str(), 0622) != 0 || ::chmod(dir.file("exec.fifo").c_str(), 0622) != 0)
+        throw_errno("mkfifo " + dir.file("exec.fifo"));
     UniqueFd fifo(::open(dir.file("exec.fifo").c_str(), O_PATH | O_CLOEXEC));
     if (!fifo) throw_errno("open " + dir.file("exec.fifo"));
 
@@ -278,6 +279,8 @@ Created create(const CreateOptions& opt) {
     Created out;
     out.pid = pid;
     out.pidfd.reset(pidfd);
+    if (!(plan.new_flags & CLONE_NEWNS) && !plan.joined(CLONE_NEWNS))
+        rollback.add([rootfs] { rootfs::unmount_under(rootfs); });
     // Our own unreaped child: its pid cannot be reused before the waitpid.
     rollback.add([pid] {
         ::kill(pid, SIGKILL);
@@ -301,6 +304,7 @@ Created create(const CreateOptions& opt) {
     rec.owner = owner_name();
     rec.annotations = config.annotations;
     rec.own_pid_ns = plan.new_flags & CLONE_NEWPID;
+    rec.host_mounts = !(plan.new_flags & CLONE_NEWNS) && !plan.joined(CLONE_NEWNS);
     rec.cgroup = cg.save();
     send_msg(parent_sock.get(), init::kGo);
 
@@ -423,6 +427,7 @@ void remove(const std::string& root, const std::string& id, bool force) {
             log::warn(e.what());
         }
     }
+    if (r.host_mounts) rootfs::unmount_under(r.rootfs);
     cg.destroy();
     dir.remove();
 }

@@ -130,27 +130,45 @@ UniqueFd open_in_root(int rootfd, const std::string& path, int flags, bool allow
     return UniqueFd(fd);
 }
 
-UniqueFd mkdir_all_in_root(int rootfd, const std::string& path, Kind last, mode_t mode) {
+static UniqueFd mkdir_all_in_root_at(int rootfd, const std::string& path, Kind last, mode_t mode, int depth) {
+    if (depth > 40) throw Error("resolve " + path + " in the container rootfs: too many levels of symbolic links");
     auto parts = split_components(clean("/" + path));
     UniqueFd cur(::fcntl(rootfd, F_DUPFD_CLOEXEC, 3));
     std::string sofar;
     for (size_t i = 0; i < parts.size(); ++i) {
+        std::string parent = sofar.empty() ? "/" : sofar;
         sofar += "/" + parts[i];
         UniqueFd next = open_in_root(rootfd, sofar, O_PATH, true);
         if (!next) {
             bool is_last = i + 1 == parts.size();
+            int made;
             if (is_last && last == Kind::File) {
-                int f = ::openat(cur.get(), parts[i].c_str(), O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
-                if (f < 0 && errno != EEXIST) throw_errno("create " + sofar + " in the container rootfs");
-                if (f >= 0) ::close(f);
-            } else if (::mkdirat(cur.get(), parts[i].c_str(), mode) != 0 && errno != EEXIST) {
-                throw_errno("mkdir " + sofar + " in the container rootfs");
+                made = ::openat(cur.get(), parts[i].c_str(), O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+                if (made >= 0) ::close(made);
+            } else {
+                made = ::mkdirat(cur.get(), parts[i].c_str(), mode);
+            }
+            if (made < 0 && errno != EEXIST) throw_errno("create " + sofar + " in the container rootfs");
+            if (made < 0) {
+                // A dangling symlink: create its target, resolved inside the root, instead.
+                char target[4096];
+                ssize_t n = ::readlinkat(cur.get(), parts[i].c_str(), target, sizeof target - 1);
+                if (n < 0) throw_errno("create " + sofar + " in the container rootfs");
+                target[n] = '\0';
+                std::string rest;
+                for (size_t k = i + 1; k < parts.size(); ++k) rest += "/" + parts[k];
+                std::string resolved = target[0] == '/' ? std::string(target) : parent + "/" + target;
+                return mkdir_all_in_root_at(rootfd, resolved + rest, last, mode, depth + 1);
             }
             next = open_in_root(rootfd, sofar, O_PATH);
         }
         cur = std::move(next);
     }
     return cur;
+}
+
+UniqueFd mkdir_all_in_root(int rootfd, const std::string& path, Kind last, mode_t mode) {
+    return mkdir_all_in_root_at(rootfd, path, last, mode, 0);
 }
 
 std::string fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }

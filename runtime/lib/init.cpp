@@ -12,6 +12,7 @@
 
 #include <linux/keyctl.h>
 
+#include "console.hpp"
 #include "error.hpp"
 #include "fs.hpp"
 #include "hooks.hpp"
@@ -50,30 +51,6 @@ void write_sysctls(const spec::Config& c) {
     }
 }
 
-// A pty allocated inside the container; the master goes to the console socket.
-void setup_console(const Context& ctx) {
-    UniqueFd master(::open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC));
-    if (!master) throw_errno("open /dev/ptmx in the container (is /dev/pts mounted?)");
-    int unlock = 0;
-    if (::ioctl(master.get(), TIOCSPTLCK, &unlock) != 0) throw_errno("unlock pty");
-    UniqueFd slave(::ioctl(master.get(), TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC));
-    if (!slave) throw_errno("open pty slave");
-    const auto& p = *ctx.config->process;
-    if (p.console_size) {
-        winsize ws{};
-        ws.ws_row = static_cast<unsigned short>(p.console_size->height);
-        ws.ws_col = static_cast<unsigned short>(p.console_size->width);
-        ::ioctl(slave.get(), TIOCSWINSZ, &ws);
-    }
-    int n = 0;
-    ::ioctl(master.get(), TIOCGPTN, &n);
-    unix_socket::send_fd(ctx.console_fd, master.get(), "/dev/pts/" + std::to_string(n));
-    rootfs::bind_console(slave.get());
-    for (int i = 0; i < 3; ++i)
-        if (::dup2(slave.get(), i) < 0) throw_errno("dup2 console");
-    if (::ioctl(0, TIOCSCTTY, 0) != 0) throw_errno("set controlling terminal");
-}
-
 void run_steps(const Context& ctx) {
     const spec::Config& c = *ctx.config;
     const spec::Process& p = *c.process;
@@ -99,38 +76,42 @@ void run_steps(const Context& ctx) {
     write_sysctls(c);
     process::set_oom_score_adj(p);
 
-    rootfs::Setup setup{c, ctx.rootfs, ctx.cgroup, ctx.ns->new_user()};
+    bool own_mnt = (ctx.ns->new_flags & CLONE_NEWNS) || ctx.ns->joined(CLONE_NEWNS);
+    rootfs::Setup setup{c, ctx.rootfs, ctx.cgroup, ctx.ns->new_user(), own_mnt};
     UniqueFd rootfd = rootfs::prepare(setup);
     send(ctx.sync_fd, kRunHooks);
     std::string state = expect(ctx.sync_fd, kHooksDone);
     hooks::run_all("createContainer", c.hooks.create_container, state);
-    rootfs::enter(rootfd.get(), ctx.no_pivot);
+    rootfs::enter(rootfd.get(), !own_mnt ? rootfs::Entry::Chroot
+                                : ctx.no_pivot ? rootfs::Entry::MoveRoot
+                                               : rootfs::Entry::PivotRoot);
     rootfd.reset();
-    if (p.terminal) setup_console(ctx);
+    if (p.terminal) {
+        UniqueFd slave = console::create_and_send(ctx.console_fd, p.console_size);
+        rootfs::bind_console(slave.get());
+        console::attach(slave.get());
+    }
     rootfs::finish(c);
     if (!c.hostname.empty() && ::sethostname(c.hostname.data(), c.hostname.size()) != 0) throw_errno("hostname: sethostname");
     if (!c.domainname.empty() && ::setdomainname(c.domainname.data(), c.domainname.size()) != 0)
         throw_errno("domainname: setdomainname");
-    process::set_rlimits(p);
-    process::switch_user(p);
-    process::enter_cwd(p);
-    auto env = process::environment(p, ctx.extra_env);
-    std::string path = process::find_executable(p.args.at(0), env);
-    process::set_no_new_privs(p);
-
-    ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
-    send(ctx.sync_fd, kReady);
-    // From here errors go to stderr: nobody reads the socket any more.
-    ::close(ctx.sync_fd);
-    // Blocks until `husk start` opens the other end.
-    UniqueFd fifo(::open(fs::fd_path(ctx.fifo_fd).c_str(), O_WRONLY | O_CLOEXEC));
-    if (!fifo) throw_errno("open exec.fifo");
-    if (::write(fifo.get(), "0", 1) != 1) throw_errno("write exec.fifo");
-    fifo.reset();
-    ::close(ctx.fifo_fd);
-    hooks::run_all("startContainer", c.hooks.start_container, state);
-    process::close_fds_on_exec(ctx.preserve_fds);
-    process::exec(path, p, env);
+    process::Launch launch;
+    launch.extra_env = ctx.extra_env;
+    launch.preserve_fds = ctx.preserve_fds;
+    launch.before_exec = [&] {
+        ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+        send(ctx.sync_fd, kReady);
+        // From here errors go to stderr: nobody reads the socket any more.
+        ::close(ctx.sync_fd);
+        // Blocks until `husk start` opens the other end.
+        UniqueFd fifo(::open(fs::fd_path(ctx.fifo_fd).c_str(), O_WRONLY | O_CLOEXEC));
+        if (!fifo) throw_errno("open exec.fifo");
+        if (::write(fifo.get(), "0", 1) != 1) throw_errno("write exec.fifo");
+        fifo.reset();
+        ::close(ctx.fifo_fd);
+        hooks::run_all("startContainer", c.hooks.start_container, state);
+    };
+    process::launch(p, launch);
 }
 
 }  // namespace

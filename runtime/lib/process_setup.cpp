@@ -124,4 +124,16 @@ void exec(const std::string& path, const spec::Process& p, const std::vector<std
     throw_errno("exec " + path);
 }
 
+void launch(const spec::Process& p, const Launch& l) {
+    set_rlimits(p);
+    switch_user(p);
+    enter_cwd(p);
+    auto env = environment(p, l.extra_env);
+    std::string path = find_executable(p.args.at(0), env);
+    set_no_new_privs(p);
+    if (l.before_exec) l.before_exec();
+    close_fds_on_exec(l.preserve_fds);
+    exec(path, p, env);
+}
+
 }  // namespace husk::process

@@ -3,6 +3,7 @@
 // working directory, environment, no_new_privs, and the exec itself.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -22,5 +23,16 @@ void set_no_new_privs(const spec::Process& p);
 // Marks every fd from 3 + preserve_fds close-on-exec.
 void close_fds_on_exec(int preserve_fds);
 [[noreturn]] void exec(const std::string& path, const spec::Process& p, const std::vector<std::string>& env);
+
+struct Launch {
+    std::vector<std::string> extra_env;
+    int preserve_fds = 0;
+    // Runs after every check that can fail and before the exec (init waits for `start` here).
+    std::function<void()> before_exec;
+};
+
+// The shared tail of init and exec, in order: rlimits, user and capabilities, cwd, environment,
+// executable lookup, no_new_privs, before_exec, fd cleanup, exec.
+[[noreturn]] void launch(const spec::Process& p, const Launch& l);
 
 }  // namespace husk::process

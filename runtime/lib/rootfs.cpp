@@ -267,9 +267,10 @@ UniqueFd prepare(const Setup& s) {
     unsigned long root_prop = prop.empty() ? (MS_SLAVE | MS_REC) : propagation_flag(prop);
     // Keep our mounts from reaching the host; shared propagation is re-applied after pivot.
     if (root_prop & MS_SHARED) root_prop = MS_SLAVE | MS_REC;
-    if (::mount(nullptr, "/", nullptr, root_prop, nullptr) != 0) throw_errno("set propagation of /");
-    // pivot_root needs the rootfs to be a mount point.
-    if (::mount(s.rootfs.c_str(), s.rootfs.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
+    if (s.own_mount_ns && ::mount(nullptr, "/", nullptr, root_prop, nullptr) != 0) throw_errno("set propagation of /");
+    // pivot_root needs the rootfs to be a mount point, and so does a read-only root.
+    if ((s.own_mount_ns || c.root.readonly) &&
+        ::mount(s.rootfs.c_str(), s.rootfs.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
         throw_errno("bind mount rootfs " + s.rootfs);
     UniqueFd rootfd(::open(s.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!rootfd) throw_errno("open rootfs " + s.rootfs);
@@ -278,9 +279,11 @@ UniqueFd prepare(const Setup& s) {
     return rootfd;
 }
 
-void enter(int rootfd, bool no_pivot) {
+void enter(int rootfd, Entry how) {
     if (::fchdir(rootfd) != 0) throw_errno("chdir to rootfs");
-    if (no_pivot) {
+    if (how == Entry::Chroot) {
+        if (::chroot(".") != 0) throw_errno("chroot");
+    } else if (how == Entry::MoveRoot) {
         if (::mount(".", "/", nullptr, MS_MOVE, nullptr) != 0) throw_errno("move rootfs to /");
         if (::chroot(".") != 0) throw_errno("chroot");
     } else {
@@ -334,6 +337,27 @@ void finish(const spec::Config& c) {
         unsigned long p = propagation_flag(c.linux->rootfs_propagation);
         if (::mount(nullptr, "/", nullptr, p, nullptr) != 0) throw_errno("linux.rootfsPropagation: set on /");
     }
+}
+
+void unmount_under(const std::string& rootfs) {
+    std::string info;
+    if (!fs::try_read_file("/proc/self/mountinfo", info)) return;
+    std::vector<std::string> points;
+    size_t pos = 0;
+    while (pos < info.size()) {
+        size_t end = info.find('\n', pos);
+        if (end == std::string::npos) end = info.size();
+        std::string line = info.substr(pos, end - pos);
+        pos = end + 1;
+        // Field 5 is the mount point (octal escapes for spaces are left as they are).
+        size_t f = 0;
+        for (int i = 0; i < 4 && f != std::string::npos; ++i) f = line.find(' ', f + 1);
+        if (f == std::string::npos) continue;
+        size_t e = line.find(' ', f + 1);
+        std::string mp = line.substr(f + 1, e - f - 1);
+        if (mp == rootfs || mp.rfind(rootfs + "/", 0) == 0) points.push_back(mp);
+    }
+    for (auto it = points.rbegin(); it != points.rend(); ++it) ::umount2(it->c_str(), MNT_DETACH);
 }
 
 void bind_console(int slave_fd) {

@@ -16,12 +16,21 @@ struct Setup {
     std::string rootfs;  // absolute host path
     const cgroups::Manager* cgroup = nullptr;
     bool new_user_ns = false;
+    // Without a mount namespace of its own the container's mounts are made in the caller's
+    // namespace (as runc does), the host's propagation is left alone, and the root is chroot'ed.
+    bool own_mount_ns = true;
 };
+
+enum class Entry { PivotRoot, MoveRoot, Chroot };
 
 // Before pivot: propagation, rootfs bind, every mount, devices. Returns the rootfs fd.
 UniqueFd prepare(const Setup& s);
-// Makes the rootfs "/" (pivot_root, or MS_MOVE + chroot with no_pivot).
-void enter(int rootfd, bool no_pivot);
+// Makes the rootfs "/": pivot_root, MS_MOVE + chroot (--no-pivot), or a plain chroot when
+// the container shares the host's mount namespace.
+void enter(int rootfd, Entry how);
+// Detaches every mount under `rootfs` in the current namespace (for containers without a mount
+// namespace, whose mounts live in the host's), deepest first.
+void unmount_under(const std::string& rootfs);
 // After pivot: masked and read-only paths, read-only root, rootfs propagation.
 void finish(const spec::Config& config);
 // Binds the console pty onto /dev/console (after pivot).

@@ -82,6 +82,7 @@ void ContainerDir::save(const Record& r) const {
     j["owner"] = r.owner;
     j["annotations"] = r.annotations;
     j["own_pid_ns"] = r.own_pid_ns;
+    j["host_mounts"] = r.host_mounts;
     j["cgroup"] = r.cgroup;
     std::string tmp = file("state.json.tmp");
     fs::write_file(tmp, j.dump(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -105,6 +106,7 @@ Record ContainerDir::load() const {
     r.owner = j.value("owner", "");
     r.annotations = j.value("annotations", std::map<std::string, std::string>{});
     r.own_pid_ns = j.value("own_pid_ns", false);
+    r.host_mounts = j.value("host_mounts", false);
     r.cgroup = j.value("cgroup", nlohmann::json::object());
     return r;
 }

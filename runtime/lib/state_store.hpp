@@ -28,6 +28,7 @@ struct Record {
     std::string owner;
     std::map<std::string, std::string> annotations;
     bool own_pid_ns = false;
+    bool host_mounts = false;  // no mount namespace: its mounts are in the host's, under rootfs
     nlohmann::json cgroup;
 };
 

@@ -1,0 +1,265 @@
+"""Container setup read from outside: namespaces, rootfs, mounts, devices, process settings."""
+import json
+import os
+import stat
+import subprocess
+
+import pytest
+
+from conftest import HUSK, proc_status, wait_for
+
+
+def ns_inode(pid, name):
+    return os.stat(f"/proc/{pid}/ns/{name}").st_ino
+
+
+def run_detached(husk, args, mutate=None):
+    cid = husk.new_id()
+    b = husk.bundle(args, mutate)
+    husk.cmd("run", "-d", "-b", b, cid, check=True)
+    return cid, husk.state(cid)["pid"], b
+
+
+def output(husk, script, mutate=None):
+    r = husk.run_output(husk.bundle(["sh", "-c", script], mutate))
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
+def test_every_namespace_is_new(husk):
+    def all_ns(cfg):
+        cfg["linux"]["namespaces"] = [{"type": t} for t in ("pid", "network", "ipc", "uts", "mount", "cgroup", "time")]
+
+    cid, pid, _ = run_detached(husk, ["sleep", "100"], all_ns)
+    for name in ("pid", "net", "ipc", "uts", "mnt", "cgroup", "time"):
+        assert ns_inode(pid, name) != ns_inode("self", name), name
+    assert proc_status(pid)["NSpid"].split()[-1] == "1"
+
+
+def test_network_namespace_joined_by_path(husk):
+    name = f"husk-test-{os.getpid()}"
+    subprocess.run(["ip", "netns", "add", name], check=True)
+    try:
+        def join(cfg):
+            for n in cfg["linux"]["namespaces"]:
+                if n["type"] == "network":
+                    n["path"] = f"/run/netns/{name}"
+
+        cid, pid, _ = run_detached(husk, ["sleep", "100"], join)
+        assert ns_inode(pid, "net") == os.stat(f"/run/netns/{name}").st_ino
+        husk.cmd("delete", "-f", cid, check=True)
+    finally:
+        subprocess.run(["ip", "netns", "delete", name])
+
+
+def test_namespace_path_of_the_wrong_type_is_an_error(husk):
+    def wrong(cfg):
+        for n in cfg["linux"]["namespaces"]:
+            if n["type"] == "network":
+                n["path"] = "/proc/self/ns/uts"
+
+    cid = husk.new_id()
+    r = husk.cmd("create", "-b", husk.bundle(["true"], wrong), cid)
+    assert r.returncode == 1 and "is not a network namespace" in r.stderr
+    assert husk.state(cid) is None
+
+
+def test_user_namespace_mappings(husk):
+    def userns(cfg):
+        cfg["linux"]["namespaces"].append({"type": "user"})
+        cfg["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+        cfg["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 200000, "size": 65536}]
+        cfg["linux"].pop("resources", None)
+
+    cid = husk.new_id()
+    b = husk.bundle(["sleep", "100"], userns)
+    # The mapped root must be able to reach the rootfs.
+    d = b
+    while d != "/tmp":
+        os.chmod(d, 0o755)
+        d = os.path.dirname(d)
+    husk.cmd("run", "-d", "-b", b, cid, check=True)
+    pid = husk.state(cid)["pid"]
+    with open(f"/proc/{pid}/uid_map") as f:
+        assert f.read().split() == ["0", "100000", "65536"]
+    with open(f"/proc/{pid}/gid_map") as f:
+        assert f.read().split() == ["0", "200000", "65536"]
+    assert proc_status(pid)["Uid"].split()[0] == "100000"
+    assert ns_inode(pid, "user") != ns_inode("self", "user")
+
+
+def test_read_only_rootfs_rejects_writes(husk):
+    r = husk.run_output(husk.bundle(["sh", "-c", "touch /newfile"]))
+    assert r.returncode != 0 and "Read-only file system" in r.stderr
+
+
+def test_writable_rootfs(husk):
+    def rw(cfg):
+        cfg["root"]["readonly"] = False
+
+    b = husk.bundle(["sh", "-c", "echo hi > /written"], rw)
+    assert husk.run_output(b).returncode == 0
+    assert open(os.path.join(b, "rootfs", "written")).read() == "hi\n"
+
+
+def test_masked_and_readonly_paths(husk):
+    out = output(husk, "cat /proc/timer_list | wc -c; ls /sys/firmware | wc -l; "
+                       "echo 1 > /proc/sys/kernel/domainname && echo wrote || echo denied")
+    lines = out.split()
+    assert lines == ["0", "0", "denied"]
+
+
+def test_default_devices_and_links(husk):
+    out = output(husk, "stat -c '%n|%F|%t:%T|%a' /dev/null /dev/zero /dev/full /dev/random /dev/urandom /dev/tty;"
+                       " readlink /dev/fd; readlink /dev/stdin; readlink /dev/ptmx")
+    lines = out.splitlines()
+    want = {"/dev/null": "1:3", "/dev/zero": "1:5", "/dev/full": "1:7", "/dev/random": "1:8",
+            "/dev/urandom": "1:9", "/dev/tty": "5:0"}
+    for line in lines[:6]:
+        name, kind, dev, mode = line.split("|")
+        assert kind == "character special file"
+        hexmaj, hexmin = dev.split(":")
+        assert f"{int(hexmaj, 16)}:{int(hexmin, 16)}" == want[name]
+        assert mode == "666"
+    assert lines[6:] == ["/proc/self/fd", "/proc/self/fd/0", "pts/ptmx"]
+
+
+def test_linux_devices(husk):
+    def dev(cfg):
+        cfg["linux"]["devices"] = [{"type": "c", "path": "/dev/mynull", "major": 1, "minor": 3,
+                                    "fileMode": 0o666, "uid": 1, "gid": 2}]
+
+    out = output(husk, "stat -c '%F %t:%T %a %u %g' /dev/mynull; echo x > /dev/mynull && echo ok", dev)
+    assert out.split("\n")[0] == "character special file 1:3 666 1 2"
+    assert out.split("\n")[1] == "ok"
+
+
+def test_process_user_groups_umask_rlimits_cwd_env(husk):
+    def proc(cfg):
+        cfg["process"]["user"] = {"uid": 1000, "gid": 1001, "additionalGids": [5, 7], "umask": 0o077}
+        cfg["process"]["cwd"] = "/tmp"
+        cfg["process"]["env"].append("FOO=bar baz")
+        cfg["process"]["rlimits"] = [{"type": "RLIMIT_NOFILE", "soft": 123, "hard": 456},
+                                     {"type": "RLIMIT_NPROC", "soft": 77, "hard": 88}]
+
+    out = output(husk, "id -u; id -g; id -G; umask; ulimit -n; ulimit -Hn; ulimit -u; pwd; echo $FOO; echo $HOME", proc)
+    assert out.splitlines() == ["1000", "1001", "1001 5 7", "0077", "123", "456", "77", "/tmp", "bar baz", "/"]
+
+
+def test_home_comes_from_passwd(husk):
+    assert output(husk, "echo $HOME").strip() == "/root"
+
+
+def test_hostname_domainname_sysctl_oom_score(husk):
+    def cfg_(cfg):
+        cfg["hostname"] = "boxy"
+        cfg["domainname"] = "example.org"
+        cfg["linux"]["sysctl"] = {"net.ipv4.ip_forward": "1", "kernel.shmmni": "1234"}
+        cfg["process"]["oomScoreAdj"] = 321
+
+    out = output(husk, "hostname; cat /proc/sys/kernel/domainname; cat /proc/sys/net/ipv4/ip_forward; "
+                       "cat /proc/sys/kernel/shmmni; cat /proc/self/oom_score_adj", cfg_)
+    assert out.split() == ["boxy", "example.org", "1", "1234", "321"]
+    with open("/proc/sys/kernel/shmmni") as f:
+        assert f.read().strip() != "1234"
+
+
+def test_sysctl_of_the_host_namespace_is_refused(husk):
+    def bad(cfg):
+        cfg["linux"]["sysctl"] = {"vm.swappiness": "10"}
+
+    cid = husk.new_id()
+    r = husk.cmd("create", "-b", husk.bundle(["true"], bad), cid)
+    assert r.returncode == 1 and "linux.sysctl" in r.stderr and "vm.swappiness" in r.stderr
+
+
+def test_mounts_with_options(husk, tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "file").write_text("from host\n")
+
+    def mounts(cfg):
+        cfg["mounts"] += [
+            {"destination": "/data", "type": "bind", "source": str(src), "options": ["bind", "ro"]},
+            {"destination": "/scratch", "type": "tmpfs", "source": "tmpfs", "options": ["size=1m", "mode=700", "noexec"]},
+            {"destination": "/deep/new/dir", "type": "tmpfs", "source": "tmpfs"},
+        ]
+
+    out = output(husk, "cat /data/file; (echo x > /data/new) 2>/dev/null && echo rw || echo ro; "
+                       "stat -c %a /scratch; grep ' /scratch ' /proc/self/mounts; ls -d /deep/new/dir", mounts)
+    lines = out.splitlines()
+    assert lines[0] == "from host"
+    assert lines[1] == "ro"
+    assert lines[2] == "700"
+    assert "noexec" in lines[3] and "size=1024k" in lines[3]
+    assert lines[4] == "/deep/new/dir"
+    assert not (src / "new").exists()
+
+
+def test_mount_destination_symlink_cannot_escape_the_rootfs(husk, tmp_path):
+    """A symlink in the image pointing at a host path must resolve inside the rootfs."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+
+    def mounts(cfg):
+        cfg["root"]["readonly"] = False
+        cfg["mounts"].append({"destination": "/evil/sub", "type": "tmpfs", "source": "tmpfs"})
+
+    b = husk.bundle(["sh", "-c", "echo inside > /evil/sub/marker; true"], mounts)
+    os.symlink(str(outside), os.path.join(b, "rootfs", "evil"))
+    r = husk.run_output(b)
+    assert r.returncode == 0, r.stderr
+    assert not (outside / "sub").exists()
+    assert os.path.isdir(os.path.join(b, "rootfs", str(outside).lstrip("/"), "sub"))
+
+
+def test_mount_over_proc_files_is_refused(husk):
+    def bad(cfg):
+        cfg["mounts"].append({"destination": "/proc/self/attr/current", "type": "bind", "source": "/etc/hostname",
+                              "options": ["bind"]})
+
+    cid = husk.new_id()
+    r = husk.cmd("create", "-b", husk.bundle(["true"], bad), cid)
+    assert r.returncode == 1 and "/proc" in r.stderr
+    assert husk.state(cid) is None
+
+
+def test_only_stdio_and_preserved_fds_reach_the_container(husk):
+    out = output(husk, "ls /proc/self/fd | sort -n | tr '\\n' ' '")
+    # 0 1 2 and the fd ls itself uses for the directory
+    assert out.split() == ["0", "1", "2", "3"]
+
+
+def test_preserve_fds(husk, tmp_path):
+    f = tmp_path / "passed"
+    f.write_text("through fd 3\n")
+    cid = husk.new_id()
+    b = husk.bundle(["sh", "-c", "cat <&3"])
+    with open(f) as fd3:
+        os.dup2(fd3.fileno(), 100)
+    try:
+        r = subprocess.run([HUSK, "--root", husk.root, "run", "--preserve-fds", "1", "-b", b, cid],
+                           pass_fds=(3,), preexec_fn=lambda: os.dup2(100, 3), capture_output=True, text=True,
+                           timeout=30)
+    finally:
+        os.close(100)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "through fd 3\n"
+
+
+def test_without_namespaces_the_host_ones_are_shared_and_mounts_are_undone(husk):
+    def no_ns(cfg):
+        cfg["linux"]["namespaces"] = []
+        cfg["hostname"] = ""
+        cfg["linux"]["maskedPaths"] = []
+        cfg["linux"]["readonlyPaths"] = []
+
+    cid, pid, b = run_detached(husk, ["sleep", "100"], no_ns)
+    for name in ("pid", "net", "ipc", "uts", "mnt", "cgroup"):
+        assert ns_inode(pid, name) == ns_inode("self", name), name
+    assert os.readlink(f"/proc/{pid}/root") == os.path.join(b, "rootfs")
+    with open("/proc/self/mountinfo") as f:
+        assert os.path.join(b, "rootfs", "proc") in f.read()
+    husk.cmd("delete", "-f", cid, check=True)
+    with open("/proc/self/mountinfo") as f:
+        assert os.path.join(b, "rootfs") not in f.read()

@@ -1,0 +1,15 @@
+// Foreground supervision for `run` and `exec`: forwards signals to the process, relays a
+// terminal between our stdio and the pty master, and returns the exit code (128+N on signal N).
+#pragma once
+
+#include <signal.h>
+#include <sys/types.h>
+
+namespace husk::cli {
+
+// The signals husk forwards; block them before the process exists so none is lost.
+sigset_t forwarded_signals();
+// `pid` must be our child; `master` is -1 without a terminal; `sigfd` reads forwarded_signals().
+int supervise(pid_t pid, int pidfd, int master, int sigfd);
+
+}  // namespace husk::cli

@@ -1,0 +1,38 @@
+#include "console.hpp"
+
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "error.hpp"
+#include "unix_socket.hpp"
+
+namespace husk::console {
+
+UniqueFd create_and_send(int socket_fd, const std::optional<spec::ConsoleSize>& size) {
+    UniqueFd master(::open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC));
+    if (!master) throw_errno("open /dev/ptmx in the container (is /dev/pts mounted?)");
+    int unlock = 0;
+    if (::ioctl(master.get(), TIOCSPTLCK, &unlock) != 0) throw_errno("unlock pty");
+    UniqueFd slave(::ioctl(master.get(), TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC));
+    if (!slave) throw_errno("open pty slave");
+    if (size) {
+        winsize ws{};
+        ws.ws_row = static_cast<unsigned short>(size->height);
+        ws.ws_col = static_cast<unsigned short>(size->width);
+        ::ioctl(slave.get(), TIOCSWINSZ, &ws);
+    }
+    int n = 0;
+    ::ioctl(master.get(), TIOCGPTN, &n);
+    unix_socket::send_fd(socket_fd, master.get(), "/dev/pts/" + std::to_string(n));
+    return slave;
+}
+
+void attach(int slave_fd) {
+    for (int i = 0; i < 3; ++i)
+        if (::dup2(slave_fd, i) < 0) throw_errno("dup2 console");
+    if (::ioctl(0, TIOCSCTTY, 0) != 0) throw_errno("set controlling terminal");
+}
+
+}  // namespace husk::console

@@ -1,0 +1,17 @@
+// Terminals for container processes: a pty allocated inside the container (its devpts), the
+// master sent to the caller's console socket, the slave made the process's controlling tty.
+#pragma once
+
+#include <optional>
+
+#include "config.hpp"
+#include "unique_fd.hpp"
+
+namespace husk::console {
+
+// Opens /dev/ptmx of the current root, sends the master over `socket_fd` and returns the slave.
+UniqueFd create_and_send(int socket_fd, const std::optional<spec::ConsoleSize>& size);
+// dup2 the slave to 0, 1, 2 and make it the controlling terminal (needs a new session).
+void attach(int slave_fd);
+
+}  // namespace husk::console

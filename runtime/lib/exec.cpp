@@ -1,0 +1,198 @@
+#include "exec.hpp"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cgroups/manager.hpp"
+#include "console.hpp"
+#include "container.hpp"
+#include "error.hpp"
+#include "fs.hpp"
+#include "namespaces.hpp"
+#include "process_setup.hpp"
+#include "process_util.hpp"
+#include "security.hpp"
+#include "state_store.hpp"
+#include "unix_socket.hpp"
+
+namespace husk::exec {
+namespace {
+
+struct CloneArgs {
+    uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup;
+};
+constexpr uint64_t kCloneIntoCgroup = 0x200000000ULL;
+
+pid_t clone3(uint64_t flags, int cgroup_fd) {
+    CloneArgs a{};
+    a.flags = flags | (cgroup_fd >= 0 ? kCloneIntoCgroup : 0);
+    a.exit_signal = (flags & CLONE_PARENT) ? 0 : SIGCHLD;
+    a.cgroup = cgroup_fd >= 0 ? static_cast<uint64_t>(cgroup_fd) : 0;
+    return static_cast<pid_t>(::syscall(SYS_clone3, &a, sizeof a));
+}
+
+spec::Config saved_config(const ContainerDir& dir) {
+    return spec::parse_config(fs::read_file(dir.file("config.json")));
+}
+
+void send_text(int fd, const std::string& m) { ::send(fd, m.data(), m.size(), MSG_NOSIGNAL); }
+
+// The namespaces of the container's init that differ from ours (setns into our own user
+// namespace is an error, and into any other of ours pointless).
+int namespaces_to_join(pid_t pid) {
+    int flags = 0;
+    for (const char* type : {"user", "mount", "pid", "network", "ipc", "uts", "cgroup", "time"}) {
+        std::string name = ns::proc_name(type);
+        struct stat theirs, ours;
+        if (::stat(("/proc/" + std::to_string(pid) + "/ns/" + name).c_str(), &theirs) != 0) continue;
+        if (::stat(("/proc/self/ns/" + name).c_str(), &ours) != 0) continue;
+        if (theirs.st_ino != ours.st_ino || theirs.st_dev != ours.st_dev) flags |= ns::clone_flag(type);
+    }
+    return flags;
+}
+
+std::vector<std::string> cgroup_dirs(const cgroups::Manager& cg, const std::string& sub) {
+    std::string ctrl, path = sub;
+    if (size_t colon = sub.find(':'); colon != std::string::npos) {
+        ctrl = sub.substr(0, colon);
+        path = sub.substr(colon + 1);
+    }
+    if (fs::clean("/" + path).find("..") != std::string::npos) throw Error("--cgroup: \"" + sub + "\" must not contain ..");
+    std::vector<std::string> dirs;
+    for (const auto& h : cg.hierarchies()) {
+        bool match = path.empty() || ctrl.empty() || h.controllers.find(ctrl) != std::string::npos;
+        std::string d = match && !path.empty() ? fs::clean(h.dir + "/" + path) : h.dir;
+        if (match && !path.empty() && !fs::exists(d)) throw Error("--cgroup: " + d + " does not exist");
+        dirs.push_back(d);
+    }
+    return dirs;
+}
+
+}  // namespace
+
+spec::Process config_process(const std::string& root, const std::string& id) {
+    ContainerDir dir = ContainerDir::open(root, id);
+    auto cfg = saved_config(dir);
+    if (!cfg.process) throw Error("container \"" + id + "\" has no process in its config");
+    return *cfg.process;
+}
+
+Started start(const Options& opt) {
+    ContainerDir dir = ContainerDir::open(opt.root, opt.id);
+    Record rec = dir.load();
+    std::string status = container::status_of(dir, rec);
+    if (status == "stopped") throw Error("cannot exec in container \"" + opt.id + "\": it is stopped");
+    if (status == "paused" && !opt.ignore_paused)
+        throw Error("cannot exec in container \"" + opt.id + "\": it is paused (use --ignore-paused)");
+    const spec::Process& p = opt.process;
+    if (p.args.empty()) throw Error("process.args: is required and must not be empty");
+    security::validate(p);
+
+    UniqueFd init_pidfd(static_cast<int>(::syscall(SYS_pidfd_open, rec.pid, 0)));
+    if (!init_pidfd || !proc::alive(rec.pid, rec.pid_start))
+        throw Error("cannot exec in container \"" + opt.id + "\": its init is gone");
+    int ns_flags = namespaces_to_join(rec.pid);
+    UniqueFd chroot_fd;
+    if (rec.host_mounts) {
+        chroot_fd.reset(::open(("/proc/" + std::to_string(rec.pid) + "/root").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+        if (!chroot_fd) throw_errno("open the root of container " + opt.id);
+    }
+    cgroups::Manager cg = cgroups::Manager::restore(rec.cgroup);
+    std::vector<std::string> cg_dirs = cgroup_dirs(cg, opt.cgroup);
+
+    UniqueFd console_sock, console_peer;
+    if (p.terminal) {
+        if (!opt.console_socket.empty()) {
+            try {
+                console_sock = unix_socket::connect(opt.console_socket);
+            } catch (const std::exception& e) {
+                throw Error(std::string("--console-socket: ") + e.what());
+            }
+        } else if (opt.foreground) {
+            int sv[2];
+            if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) throw_errno("socketpair");
+            console_sock.reset(sv[1]);
+            console_peer.reset(sv[0]);
+        } else {
+            throw Error("--tty with --detach needs --console-socket");
+        }
+    }
+
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) throw_errno("socketpair");
+    UniqueFd parent_sock(sv[0]), child_sock(sv[1]);
+
+    pid_t helper = clone3(0, -1);
+    if (helper < 0) throw_errno("clone3 exec helper");
+    if (helper == 0) {
+        // The helper: joins the cgroup and namespaces, then forks the process as a sibling so
+        // that it is born inside the pid namespace and is still our caller's child.
+        try {
+            ::close(dir.lock_fd());
+            parent_sock.reset();
+            for (const auto& d : cg_dirs) fs::write_file(d + "/cgroup.procs", "0", O_WRONLY);
+            if (ns_flags && ::setns(init_pidfd.get(), ns_flags) != 0) throw_errno("join the container's namespaces");
+            if (chroot_fd && (::fchdir(chroot_fd.get()) != 0 || ::chroot(".") != 0)) throw_errno("chroot into the container");
+            pid_t child = clone3(CLONE_PARENT, -1);
+            if (child < 0) throw_errno("clone3 exec process");
+            if (child == 0) {
+                try {
+                    if (::setsid() < 0) throw_errno("setsid");
+                    if (p.terminal) {
+                        UniqueFd slave = console::create_and_send(console_sock.get(), p.console_size);
+                        console::attach(slave.get());
+                    }
+                    process::Launch l;
+                    l.preserve_fds = opt.preserve_fds;
+                    process::launch(p, l);
+                } catch (const std::exception& e) {
+                    send_text(child_sock.get(), std::string("E") + e.what());
+                }
+                _exit(127);
+            }
+            send_text(child_sock.get(), "P" + std::to_string(child));
+            _exit(0);
+        } catch (const std::exception& e) {
+            send_text(child_sock.get(), std::string("E") + e.what());
+            _exit(1);
+        }
+    }
+    child_sock.reset();
+    console_sock.reset();
+    ::waitpid(helper, nullptr, 0);
+
+    Started out;
+    std::string error;
+    char buf[65536];
+    for (;;) {
+        ssize_t n = ::recv(parent_sock.get(), buf, sizeof buf, 0);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;  // every copy closed: the process has exec'd (or died)
+        if (buf[0] == 'P') out.pid = std::atoi(std::string(buf + 1, n - 1).c_str());
+        if (buf[0] == 'E') error = std::string(buf + 1, n - 1);
+    }
+    if (!error.empty() || out.pid <= 0) {
+        if (out.pid > 0) ::waitpid(out.pid, nullptr, 0);
+        throw Error(error.empty() ? "exec: the process could not be started" : error);
+    }
+    out.pidfd.reset(static_cast<int>(::syscall(SYS_pidfd_open, out.pid, 0)));
+    if (console_peer) {
+        out.console_master = unix_socket::recv_fd(console_peer.get());
+        if (!out.console_master) throw Error("exec: no console received from the process");
+    }
+    if (!opt.pid_file.empty()) {
+        std::string tmp = opt.pid_file + ".husk-tmp";
+        fs::write_file(tmp, std::to_string(out.pid), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (::rename(tmp.c_str(), opt.pid_file.c_str()) != 0) throw_errno("--pid-file: rename to " + opt.pid_file);
+    }
+    return out;
+}
+
+}  // namespace husk::exec
