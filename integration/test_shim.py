@@ -401,6 +401,17 @@ def test_exec_in_running_task(ctd, tmp_path):
         # A second exec with its own id runs in the same container.
         r = ctd.ctr("task", "exec", "--exec-id", "e2", cid, "sh", "-c", "cat /proc/1/cmdline")
         assert r.stdout.startswith("sleep"), r.stderr
+        # stdin reaches an exec and its EOF ends it.
+        r = ctd.ctr("task", "exec", "--exec-id", "e3", cid, "tr", "a-z", "A-Z", input="piped\n")
+        assert (r.returncode, r.stdout) == (0, "PIPED\n"), r.stderr
+        if shutil.which("script"):
+            probe = "tty; for i in $(seq 50); do s=$(stty size 2>/dev/null); [ -n \"$s\" ] && [ \"$s\" != \"0 0\" ] && break; sleep 0.1; done; echo size=$s; exit 6"
+            cmd = (f"stty rows 21 cols 77; ctr --address {ctd.sock} --namespace {ctd.ns} task exec -t "
+                   f"--exec-id e4 {cid} sh -c '{probe}'")
+            p = subprocess.run(["script", "-qec", cmd, "/dev/null"], stdin=subprocess.DEVNULL, capture_output=True,
+                               text=True, timeout=60)
+            assert "/dev/pts/" in p.stdout and "size=21 77" in p.stdout, p.stdout + p.stderr
+            assert p.returncode == 6
     finally:
         ctd.ctr("task", "kill", "-s", "SIGKILL", cid)
         wait_for(lambda: ctd.ctr("task", "delete", cid).returncode == 0, timeout=10)
