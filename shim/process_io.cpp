@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <spawn.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -11,12 +10,9 @@
 
 #include <cctype>
 #include <cerrno>
-#include <csignal>
-#include <cstring>
 
 #include "error.hpp"
-
-extern char** environ;
+#include "spawn.hpp"
 
 namespace husk::shim {
 namespace {
@@ -77,39 +73,13 @@ std::pair<UniqueFd, UniqueFd> start_log_binary(const std::string& uri, const IoO
     UniqueFd a = high_dup(out_r.get()), b = high_dup(err_r.get()), c = high_dup(ready_w.get());
     out_r.reset(), err_r.reset(), ready_w.reset();
 
-    std::vector<std::string> env_s;
-    for (char** e = environ; *e; ++e) env_s.emplace_back(*e);
-    env_s.push_back("CONTAINER_ID=" + owner.container_id);
-    env_s.push_back("CONTAINER_NAMESPACE=" + owner.ns);
-    std::vector<char*> argv, envp;
-    for (auto& x : args) argv.push_back(x.data());
-    argv.push_back(nullptr);
-    for (auto& x : env_s) envp.push_back(x.data());
-    envp.push_back(nullptr);
-
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDWR, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_RDWR, 0);
-    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_RDWR, 0);
-    posix_spawn_file_actions_adddup2(&fa, a.get(), 3);
-    posix_spawn_file_actions_adddup2(&fa, b.get(), 4);
-    posix_spawn_file_actions_adddup2(&fa, c.get(), 5);
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    sigset_t empty, defs;
-    sigemptyset(&empty);
-    sigemptyset(&defs);
-    sigaddset(&defs, SIGCHLD);
-    sigaddset(&defs, SIGPIPE);
-    posix_spawnattr_setsigmask(&attr, &empty);
-    posix_spawnattr_setsigdefault(&attr, &defs);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSID);
-    pid_t pid;
-    int rc = posix_spawn(&pid, argv[0], &fa, &attr, argv.data(), envp.data());
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&attr);
-    if (rc != 0) throw Error("start logging binary " + args[0] + ": " + std::strerror(rc));
+    UniqueFd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
+    SpawnOptions opt;
+    opt.fds = {{null.get(), 0}, {null.get(), 1}, {null.get(), 2}, {a.get(), 3}, {b.get(), 4}, {c.get(), 5}};
+    opt.extra_env = {"CONTAINER_ID=" + owner.container_id, "CONTAINER_NAMESPACE=" + owner.ns};
+    opt.new_session = true;
+    opt.search_path = false;
+    spawn(args, opt);
     c.reset();  // only the binary holds the ready pipe's write end now
     // The shim's reaper collects the binary when it exits; here we only wait for it to be ready.
     pollfd pfd{ready_r.get(), POLLIN, 0};
@@ -156,13 +126,18 @@ void Pump::stop() {
     dst_.reset();
 }
 
+void Pump::finish() {
+    finishing_ = true;
+    if (src_) on_src();
+}
+
 void Pump::on_src() {
     char buf[8192];
     for (;;) {
         ssize_t n = ::read(src_.get(), buf, sizeof buf);
         if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && errno == EAGAIN) return;
-        if (n <= 0) {  // EOF, or EIO: the pty's last slave closed
+        if (n < 0 && errno == EAGAIN && !finishing_) return;
+        if (n <= 0) {  // EOF, EIO (the pty's last slave closed), or drained while finishing
             loop_.remove(src_.get());
             src_.reset();
             if (buf_.empty()) stop();
@@ -194,13 +169,14 @@ void Pump::on_dst() {
     }
     if (dst_watched_) loop_.remove(dst_.get());
     dst_watched_ = false;
-    if (src_) loop_.modify(src_.get(), EPOLLIN);
-    else stop();
+    if (!src_) stop();
+    else if (finishing_) on_src();  // no readiness event may come for what is left: read now
+    else loop_.modify(src_.get(), EPOLLIN);
 }
 
 ProcessIo::ProcessIo(EventLoop& loop, const std::string& in, const std::string& out, const std::string& err,
                      bool terminal, const IoOwner& owner)
-    : loop_(loop), in_path_(in), out_path_(out), terminal_(terminal) {
+    : loop_(loop), in_path_(in), out_path_(out) {
     unsigned uid = owner.uid, gid = owner.gid;
     if (terminal) return;  // everything goes through the pty, see attach_console
     if (!in.empty()) {
@@ -249,7 +225,7 @@ void ProcessIo::attach_console(UniqueFd master) {
 void ProcessIo::close_stdin() {
     // Non-terminal: closing the pipe's write end is the container's EOF. Terminal: stop feeding
     // the pty; the process keeps its tty.
-    in_pump_.reset();
+    if (in_pump_) in_pump_->finish();
 }
 
 bool ProcessIo::resize(unsigned width, unsigned height) {

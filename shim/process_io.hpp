@@ -18,8 +18,10 @@ class Pump {
 public:
     Pump(EventLoop& loop, UniqueFd src, UniqueFd dst);
     ~Pump();
-    bool done() const { return !src_; }
     void stop();
+    // Copies what the source holds right now, then ends as at EOF (CloseIO: the client has
+    // written all it will, some of it may still sit in the fifo).
+    void finish();
 
 private:
     void on_src();
@@ -28,6 +30,7 @@ private:
     UniqueFd src_, dst_;
     std::string buf_;
     bool dst_watched_ = false;
+    bool finishing_ = false;
 };
 
 // Who the process belongs to: passed to binary:// loggers, and the owner of its stdio.
@@ -59,7 +62,6 @@ public:
 private:
     EventLoop& loop_;
     std::string in_path_, out_path_;
-    bool terminal_;
     UniqueFd in_child_, out_child_, err_child_;
     UniqueFd master_;
     std::unique_ptr<Pump> in_pump_, out_pump_;

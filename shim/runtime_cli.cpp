@@ -1,8 +1,6 @@
 #include "runtime_cli.hpp"
 
 #include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -11,9 +9,9 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "error.hpp"
+#include "spawn.hpp"
 #include "unique_fd.hpp"
-
-extern char** environ;
 
 namespace husk::shim {
 
@@ -58,11 +56,6 @@ off_t file_size(const std::string& path) {
 
 RunResult run_runtime(const RuntimeConfig& rc, const std::vector<std::string>& args, Stdio io, bool capture) {
     RunResult res;
-    std::vector<std::string> argv_s = runtime_argv(rc, args);
-    std::vector<char*> argv;
-    for (auto& s : argv_s) argv.push_back(s.data());
-    argv.push_back(nullptr);
-
     UniqueFd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
     int pipefd[2] = {-1, -1};
     if (capture && ::pipe2(pipefd, O_CLOEXEC) != 0) {
@@ -73,28 +66,16 @@ RunResult run_runtime(const RuntimeConfig& rc, const std::vector<std::string>& a
     UniqueFd rd(pipefd[0]), wr(pipefd[1]);
     off_t log_start = rc.log.empty() ? 0 : file_size(rc.log);
 
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, io.in >= 0 ? io.in : null.get(), 0);
-    posix_spawn_file_actions_adddup2(&fa, capture ? wr.get() : (io.out >= 0 ? io.out : null.get()), 1);
-    posix_spawn_file_actions_adddup2(&fa, io.err >= 0 ? io.err : null.get(), 2);
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    sigset_t empty, defs;
-    sigemptyset(&empty);
-    sigemptyset(&defs);
-    sigaddset(&defs, SIGCHLD);
-    sigaddset(&defs, SIGPIPE);
-    posix_spawnattr_setsigmask(&attr, &empty);
-    posix_spawnattr_setsigdefault(&attr, &defs);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    pid_t pid = -1;
-    int rc_spawn = posix_spawnp(&pid, argv[0], &fa, &attr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&attr);
-    if (rc_spawn != 0) {
+    SpawnOptions opt;
+    opt.fds = {{io.in >= 0 ? io.in : null.get(), 0},
+               {capture ? wr.get() : (io.out >= 0 ? io.out : null.get()), 1},
+               {io.err >= 0 ? io.err : null.get(), 2}};
+    pid_t pid;
+    try {
+        pid = spawn(runtime_argv(rc, args), opt);
+    } catch (const Error& e) {
         res.status = 127;
-        res.error = "exec " + rc.binary + ": " + std::strerror(rc_spawn);
+        res.error = e.what();
         return res;
     }
     wr.reset();

@@ -45,7 +45,6 @@ public:
     };
     void feed(const char* data, size_t n);
     Result next(Frame& out);
-    size_t buffered() const { return buf_.size() - pos_; }
 
 private:
     std::string buf_;

@@ -50,7 +50,6 @@ public:
     void send(uint64_t conn, uint32_t stream, int code, const std::string& message, const std::string& payload);
     // Writes what is queued, blocking briefly; used just before the process exits.
     void flush();
-    size_t connections() const { return conns_.size(); }
 
 private:
     struct Conn {
