@@ -4,6 +4,7 @@ A module-wide containerd (own root, state, socket, no CRI) finds the shim and hu
 a busybox OCI image built offline is imported. At the end containerd is stopped and no shim
 process, mount or cgroup of ours may be left.
 """
+import hashlib
 import json
 import os
 import shutil
@@ -142,9 +143,19 @@ def _containerd(tmp_path_factory, path_dirs):
                 except OSError:
                     pass
         shutil.rmtree(base, ignore_errors=True)
+        socks = [p for p in (f"/run/containerd/s/{hashlib.sha256(f'{c.sock}/{ns}/{i}'.encode()).hexdigest()}"
+                             for i in IDS) if os.path.exists(p)]
+        for p in socks:
+            os.unlink(p)
+        for runtime in ("husk", "runc"):
+            try:
+                os.rmdir(f"/run/containerd/{runtime}/{ns}")
+            except OSError:
+                pass
         assert not left, f"shim processes left after containerd stopped: {left}"
         assert not mounts, f"mounts left behind: {mounts}"
         assert not cgroups, f"cgroups left behind: {cgroups}"
+        assert not socks, f"shim sockets left behind: {socks}"
 
 
 @pytest.fixture(scope="module")
@@ -153,8 +164,12 @@ def ctd(tmp_path_factory):
     yield from _containerd(tmp_path_factory, [os.path.dirname(HUSK)])
 
 
+IDS = []  # every task id the module used: teardown checks none left a shim socket
+
+
 def new_id():
-    return "s-" + uuid.uuid4().hex[:10]
+    IDS.append("s-" + uuid.uuid4().hex[:10])
+    return IDS[-1]
 
 
 def test_run_prints_output_and_propagates_exit_status(ctd):

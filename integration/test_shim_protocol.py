@@ -4,6 +4,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import time
 
@@ -14,6 +15,17 @@ from ttrpc_client import Client, decode, message
 
 SHIM = os.environ.get("HUSK_SHIM", os.path.join(REPO, "build", "shim", "containerd-shim-husk-v2"))
 NS = "husktest-proto"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def runtime_roots():
+    """The runtimes' state roots for this namespace go once the module is done."""
+    yield
+    for runtime in ("husk", "runc"):
+        try:
+            os.rmdir(f"/run/containerd/{runtime}/{NS}")
+        except OSError:
+            pass
 
 
 @pytest.fixture
@@ -47,10 +59,6 @@ def shim(husk):
         subprocess.run([HUSK, "--root", f"/run/containerd/husk/{NS}", "delete", "-f", cid], capture_output=True)
         if os.path.exists(path):
             os.unlink(path)
-        try:
-            os.rmdir(f"/run/containerd/husk/{NS}")
-        except OSError:
-            pass
 
 
 def create(c, cid, bundle, **kw):
@@ -248,3 +256,18 @@ def test_update_applies_resources_through_the_runtime(husk):
                 os.rmdir(f"/sys/fs/cgroup/{ctrl}/{NS}")
             except OSError:
                 pass
+
+
+def test_shim_with_no_task_exits_when_its_client_goes(shim):
+    """A probe that only connects keeps it; a client that called and left, with no task to
+    supervise (a failed Create never followed by Shutdown), ends it."""
+    c, bundle, cid, path, shim_pid = shim
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    probe.connect(path)
+    probe.close()
+    time.sleep(0.2)
+    assert proc_state(shim_pid) != "Z"
+    assert create(c, cid, "/nonexistent/bundle")[0] == 5
+    c.close()
+    assert wait_for(lambda: not os.path.exists(f"/proc/{shim_pid}") or proc_state(shim_pid) == "Z", timeout=10)
+    assert not os.path.exists(path)

@@ -62,6 +62,11 @@ int serve(UniqueFd listener, const ServeConfig& cfg) {
         TtrpcServer server(loop, [&](const Call& c, const Responder& r) { service.dispatch(c, r); });
         server_ptr = &server;
         server.listen(std::move(listener));
+        // containerd gone and nothing to supervise (say, a Create that failed and was never
+        // followed by Shutdown): nobody will ever call again, so do not linger.
+        server.on_idle([&] {
+            if (service.empty()) loop.after(std::chrono::milliseconds(0), sc.on_shutdown);
+        });
 
         loop.add(sfd.get(), EPOLLIN, [&](uint32_t) {
             signalfd_siginfo si;

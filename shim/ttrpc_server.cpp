@@ -48,8 +48,13 @@ void TtrpcServer::add_connection(UniqueFd conn) {
 void TtrpcServer::close_conn(uint64_t id) {
     auto it = conns_.find(id);
     if (it == conns_.end()) return;
+    bool called = it->second.called;
     loop_.remove(it->second.fd.get());
     conns_.erase(it);
+    if (!called || !on_idle_) return;
+    for (const auto& [other, c] : conns_)
+        if (c.called) return;
+    on_idle_();
 }
 
 void TtrpcServer::on_readable(uint64_t id) {
@@ -82,6 +87,7 @@ void TtrpcServer::on_readable(uint64_t id) {
 
 void TtrpcServer::handle_frame(uint64_t id, const ttrpc::Frame& f) {
     if (f.type != ttrpc::kRequest) return;  // no streaming methods are served
+    if (auto it = conns_.find(id); it != conns_.end()) it->second.called = true;
     ::ttrpc::Request req;
     if (!req.ParseFromString(f.payload)) {
         send(id, f.stream, ttrpc::kInvalidArgument, "malformed ttrpc request", {});

@@ -45,6 +45,9 @@ public:
     using Dispatch = std::function<void(const Call&, const Responder&)>;
 
     TtrpcServer(EventLoop& loop, Dispatch dispatch) : loop_(loop), dispatch_(std::move(dispatch)) {}
+    // Called when the last connection that made a call closes (probes that only connect, as
+    // `start` does to find a live shim, do not count).
+    void on_idle(std::function<void()> fn) { on_idle_ = std::move(fn); }
     void listen(UniqueFd sock);
     void add_connection(UniqueFd conn);
     void send(uint64_t conn, uint32_t stream, int code, const std::string& message, const std::string& payload);
@@ -56,6 +59,7 @@ private:
         UniqueFd fd;
         ttrpc::FrameReader reader;
         std::string out;
+        bool called = false;
     };
     void on_readable(uint64_t id);
     void on_writable(uint64_t id);
@@ -68,6 +72,7 @@ private:
     UniqueFd listen_;
     std::map<uint64_t, Conn> conns_;
     uint64_t next_id_ = 1;
+    std::function<void()> on_idle_;
 };
 
 }  // namespace husk::shim
