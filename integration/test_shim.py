@@ -360,14 +360,33 @@ def test_events_are_published_in_order(ctd):
         cid = new_id()
         r = ctd.ctr("run", "--rm", "--runtime", RUNTIME, IMAGE, cid, "true")
         assert r.returncode == 0, r.stderr
+        det = new_id()
+        assert ctd.ctr("run", "-d", "--runtime", RUNTIME, IMAGE, det, "sleep", "1000").returncode == 0
+        assert ctd.ctr("task", "pause", det).returncode == 0
+        assert ctd.ctr("task", "resume", det).returncode == 0
+        assert ctd.ctr("task", "exec", "--exec-id", "ev1", det, "true").returncode == 0
+        ctd.ctr("task", "kill", "-s", "SIGKILL", det)
+        wait_for(lambda: ctd.ctr("task", "delete", det).returncode == 0, timeout=10)
+        ctd.ctr("container", "delete", det)
         time.sleep(1)
     finally:
         events.terminate()
         out, _ = events.communicate(timeout=10)
-    topics = [w for l in out.splitlines() if cid in l for w in l.split() if w.startswith("/tasks/")]
-    for t in ("/tasks/create", "/tasks/start", "/tasks/exit", "/tasks/delete"):
-        assert t in topics, f"{t} missing from {topics}"
-    assert topics.index("/tasks/start") < topics.index("/tasks/exit") < topics.index("/tasks/delete")
+
+    def topics(task):
+        return [w for l in out.splitlines() if task in l for w in l.split() if w.startswith("/tasks/")]
+    t = topics(cid)
+    for name in ("/tasks/create", "/tasks/start", "/tasks/exit", "/tasks/delete"):
+        assert name in t, f"{name} missing from {t}"
+    assert t.index("/tasks/create") < t.index("/tasks/start") < t.index("/tasks/exit") < t.index("/tasks/delete")
+    assert t.count("/tasks/exit") == 1
+    d = topics(det)
+    for name in ("/tasks/paused", "/tasks/resumed", "/tasks/exec-added", "/tasks/exec-started"):
+        assert name in d, f"{name} missing from {d}"
+    assert d.index("/tasks/paused") < d.index("/tasks/resumed") < d.index("/tasks/exec-added") < \
+        d.index("/tasks/exec-started")
+    # One exit for the exec, one for the task.
+    assert d.count("/tasks/exit") == 2, d
 
 
 def test_killed_shim_is_cleaned_up_by_containerd(ctd):
