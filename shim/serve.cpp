@@ -52,6 +52,7 @@ int serve(UniqueFd listener, const ServeConfig& cfg) {
         ServiceConfig sc;
         sc.ns = cfg.ns;
         sc.default_binary = kDefaultRuntime;
+        sc.debug = cfg.debug;
         sc.on_shutdown = [&] {
             pub.drain(2000);
             if (server_ptr) server_ptr->flush();

@@ -94,6 +94,7 @@ void TaskService::dispatch(const Call& call, const Responder& r) {
     }
     const std::string& m = call.method;
     const std::string& p = call.payload;
+    if (cfg_.debug) std::fprintf(stderr, "level=debug msg=\"%s.%s\"\n", call.service.c_str(), m.c_str());
     try {
         if (m == "Create") create(p, r);
         else if (m == "Start") start(p, r);

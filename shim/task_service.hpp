@@ -24,6 +24,7 @@ struct ServiceConfig {
     std::string ns;               // containerd namespace
     std::string default_binary;   // runtime when Create's options name none
     std::function<void()> on_shutdown;
+    bool debug = false;            // -debug: every call is logged
 };
 
 class TaskService {
