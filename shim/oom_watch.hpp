@@ -1,0 +1,34 @@
+// Watches a task's memory cgroup for OOM kills (v1: memory.oom_control eventfd; v2: inotify on
+// memory.events) and reports each on the event loop, for the /tasks/oom event.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "event_loop.hpp"
+#include "unique_fd.hpp"
+
+namespace husk::shim {
+
+class OomWatch {
+public:
+    // Starts watching the memory cgroup of pid; a host without one makes this a no-op.
+    OomWatch(EventLoop& loop, pid_t pid, std::function<void()> on_oom);
+    ~OomWatch();
+    OomWatch(const OomWatch&) = delete;
+    OomWatch& operator=(const OomWatch&) = delete;
+    bool active() const { return bool(fd_); }
+
+private:
+    void on_ready();
+    EventLoop& loop_;
+    std::function<void()> on_oom_;
+    UniqueFd fd_;             // eventfd (v1) or inotify (v2)
+    std::string events_file_; // v2: memory.events
+    uint64_t oom_kills_ = 0;  // v2: last oom_kill count seen
+};
+
+}  // namespace husk::shim

@@ -1,0 +1,558 @@
+#include "task_service.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "error.hpp"
+#include "events.pb.h"
+#include "rootfs.hpp"
+#include "runc_options.pb.h"
+#include "shim.pb.h"
+#include "shim_options.hpp"
+#include "stats.hpp"
+#include "unix_socket.hpp"
+
+namespace husk::shim {
+namespace v2 = containerd::task::v2;
+namespace ev = containerd::events;
+using Status = containerd::v1::types::Status;
+
+namespace {
+
+timespec now() {
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return ts;
+}
+
+void set_time(husk::wire::Timestamp* t, const timespec& ts) {
+    t->set_seconds(ts.tv_sec);
+    t->set_nanos(int32_t(ts.tv_nsec));
+}
+
+template <class M>
+bool parse(M& m, const std::string& payload, const Responder& r) {
+    if (m.ParseFromString(payload)) return true;
+    r.error(ttrpc::kInvalidArgument, "malformed request");
+    return false;
+}
+
+std::string read_pid_file(const std::string& path) {
+    std::ifstream f(path);
+    std::string s;
+    std::getline(f, s);
+    return s;
+}
+
+// A listening socket for the runtime's --console-socket in a private directory.
+struct ConsoleSocket {
+    std::string dir, path;
+    UniqueFd fd;
+    ConsoleSocket() {
+        char tmpl[] = "/tmp/husk-pty-XXXXXX";
+        if (!::mkdtemp(tmpl)) throw_errno("mkdtemp /tmp/husk-pty-XXXXXX");
+        dir = tmpl;
+        path = dir + "/pty.sock";
+        sockaddr_un addr{};
+        addr.sun_family = AF_UNIX;
+        std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+        fd.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+        if (!fd || ::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+            ::listen(fd.get(), 1) != 0)
+            throw_errno("console socket " + path);
+    }
+    ~ConsoleSocket() {
+        ::unlink(path.c_str());
+        ::rmdir(dir.c_str());
+    }
+    UniqueFd receive() {
+        // The runtime has exited by now; its connection and the fd it sent wait in the backlog.
+        UniqueFd conn(::accept4(fd.get(), nullptr, nullptr, SOCK_CLOEXEC));
+        if (!conn) throw Error("the runtime did not send a terminal over the console socket");
+        return unix_socket::recv_fd(conn.get());
+    }
+};
+
+}  // namespace
+
+void TaskService::dispatch(const Call& call, const Responder& r) {
+    if (call.service != "containerd.task.v2.Task" && call.service != "containerd.task.v3.Task") {
+        r.error(ttrpc::kUnimplemented, "service " + call.service + ": not implemented");
+        return;
+    }
+    const std::string& m = call.method;
+    const std::string& p = call.payload;
+    if (cfg_.debug) std::fprintf(stderr, "level=debug msg=\"%s.%s\"\n", call.service.c_str(), m.c_str());
+    try {
+        if (m == "Create") create(p, r);
+        else if (m == "Start") start(p, r);
+        else if (m == "Delete") remove(p, r);
+        else if (m == "Exec") exec(p, r);
+        else if (m == "State") state(p, r);
+        else if (m == "Wait") wait(p, r);
+        else if (m == "Kill") kill(p, r);
+        else if (m == "Pids") pids(p, r);
+        else if (m == "Pause") pause(p, r, true);
+        else if (m == "Resume") pause(p, r, false);
+        else if (m == "CloseIO") close_io(p, r);
+        else if (m == "ResizePty") resize_pty(p, r);
+        else if (m == "Update") update(p, r);
+        else if (m == "Stats") stats(p, r);
+        else if (m == "Connect") connect(p, r);
+        else if (m == "Shutdown") shutdown(p, r);
+        else r.error(ttrpc::kUnimplemented, "method " + call.service + "." + m + ": not implemented");
+    } catch (const Error& e) {
+        // stderr is the bundle's log fifo: containerd copies it into its own log.
+        std::fprintf(stderr, "level=error msg=\"%s: %s\"\n", m.c_str(), e.what());
+        r.error(ttrpc::kUnknown, e.what());
+    }
+}
+
+TaskService::Container* TaskService::find(const std::string& id, const Responder& r) {
+    auto it = containers_.find(id);
+    if (it != containers_.end()) return it->second.get();
+    r.error(ttrpc::kNotFound, "container " + id + ": not found");
+    return nullptr;
+}
+
+TaskService::Process* TaskService::find_process(Container& c, const std::string& exec_id, const Responder& r) {
+    if (exec_id.empty()) return &c.init;
+    auto it = c.execs.find(exec_id);
+    if (it != c.execs.end()) return it->second.get();
+    r.error(ttrpc::kNotFound, "process " + exec_id + " in container " + c.id + ": not found");
+    return nullptr;
+}
+
+void TaskService::launch(Container& c, Process& proc, const std::vector<std::string>& args,
+                         const std::string& pid_file) {
+    proc.io = std::make_unique<ProcessIo>(loop_, proc.stdin_path, proc.stdout_path, proc.stderr_path,
+                                          proc.terminal, IoOwner{c.id, cfg_.ns, c.io_uid, c.io_gid});
+    std::unique_ptr<ConsoleSocket> console;
+    std::vector<std::string> full = args;
+    full.insert(full.end() - 1, {"--pid-file", pid_file});
+    if (proc.terminal) {
+        console = std::make_unique<ConsoleSocket>();
+        full.insert(full.end() - 1, {"--console-socket", console->path});
+    }
+    ::unlink(pid_file.c_str());
+    RunResult res = run_runtime(c.rc, full, proc.io->for_runtime());
+    proc.io->release_child_ends();
+    if (res.status != 0) {
+        proc.io.reset();
+        throw Error(res.error);
+    }
+    std::string pid = read_pid_file(pid_file);
+    proc.pid = pid_t(std::atoi(pid.c_str()));
+    if (proc.pid <= 0) throw Error(pid_file + ": no pid written by " + c.rc.binary);
+    if (console) proc.io->attach_console(console->receive());
+}
+
+void TaskService::create(const std::string& p, const Responder& r) {
+    v2::CreateTaskRequest req;
+    if (!parse(req, p, r)) return;
+    if (req.id().empty()) return r.error(ttrpc::kInvalidArgument, "id: must not be empty");
+    if (containers_.count(req.id())) return r.error(ttrpc::kAlreadyExists, "container " + req.id() + ": already exists");
+    struct stat st{};
+    if (req.bundle().empty() || ::stat((req.bundle() + "/config.json").c_str(), &st) != 0)
+        return r.error(ttrpc::kNotFound, "bundle " + req.bundle() + ": no config.json");
+    if (!req.checkpoint().empty()) return r.error(ttrpc::kUnimplemented, "checkpoint restore is not supported");
+
+    auto c = std::make_unique<Container>();
+    c->id = req.id();
+    c->bundle = req.bundle();
+    ShimOptions opts = options_from_any(req.options().type_url(), req.options().value(), cfg_.default_binary);
+    c->rc = opts.runtime_config(cfg_.ns, c->bundle);
+    c->no_pivot = opts.no_pivot_root;
+    c->io_uid = opts.io_uid;
+    c->io_gid = opts.io_gid;
+    save_options(c->bundle, opts);
+
+    std::vector<MountSpec> mounts;
+    for (const auto& m : req.rootfs())
+        mounts.push_back(MountSpec{m.type(), m.source(), {m.options().begin(), m.options().end()}});
+    std::string rootfs = c->bundle + "/rootfs";
+    if (!mounts.empty()) {
+        ::mkdir(rootfs.c_str(), 0711);
+        mount_all(mounts, rootfs);
+        c->mounted = true;
+    }
+    Process& init = c->init;
+    init.stdin_path = req.stdin();
+    init.stdout_path = req.stdout();
+    init.stderr_path = req.stderr();
+    init.terminal = req.terminal();
+    try {
+        std::vector<std::string> args{"create", "--bundle", c->bundle};
+        if (c->no_pivot) args.push_back("--no-pivot");
+        args.push_back(c->id);
+        launch(*c, init, args, c->bundle + "/init.pid");
+    } catch (const Error&) {
+        run_runtime(c->rc, {"delete", "--force", c->id});
+        if (c->mounted) unmount_all(rootfs);
+        throw;
+    }
+    init.state = State::Created;
+
+    ev::TaskCreate e;
+    e.set_container_id(c->id);
+    e.set_bundle(c->bundle);
+    for (const auto& m : req.rootfs()) *e.add_rootfs() = m;
+    e.mutable_io()->set_stdin(req.stdin());
+    e.mutable_io()->set_stdout(req.stdout());
+    e.mutable_io()->set_stderr(req.stderr());
+    e.mutable_io()->set_terminal(req.terminal());
+    e.set_pid(uint32_t(init.pid));
+    pub_.publish("/tasks/create", "containerd.events.TaskCreate", e);
+
+    std::string cid = c->id;
+    c->oom = std::make_unique<OomWatch>(loop_, init.pid, [this, cid] {
+        ev::TaskOOM e;
+        e.set_container_id(cid);
+        pub_.publish("/tasks/oom", "containerd.events.TaskOOM", e);
+    });
+
+    v2::CreateTaskResponse resp;
+    resp.set_pid(uint32_t(init.pid));
+    containers_[c->id] = std::move(c);
+    r.ok(resp);
+}
+
+void TaskService::start(const std::string& p, const Responder& r) {
+    v2::StartRequest req;
+    if (!parse(req, p, r)) return;
+    Container* c = find(req.id(), r);
+    if (!c) return;
+    Process* proc = find_process(*c, req.exec_id(), r);
+    if (!proc) return;
+    if (proc->state != State::Created || (proc->exec_id.empty() && proc->pid == 0))
+        return r.error(ttrpc::kFailedPrecondition, "process " + (req.exec_id().empty() ? c->id : req.exec_id()) +
+                                                       ": cannot start a process that is not created");
+    v2::StartResponse resp;
+    if (req.exec_id().empty()) {
+        RunResult res = run_runtime(c->rc, {"start", c->id});
+        if (res.status != 0) throw Error(res.error);
+        proc->state = State::Running;
+        ev::TaskStart e;
+        e.set_container_id(c->id);
+        e.set_pid(uint32_t(proc->pid));
+        pub_.publish("/tasks/start", "containerd.events.TaskStart", e);
+    } else {
+        std::string spec_file = c->bundle + "/exec-" + proc->exec_id + ".json";
+        {
+            std::ofstream f(spec_file, std::ios::trunc);
+            f << proc->spec;
+            if (!f) throw Error("write " + spec_file + ": failed");
+        }
+        try {
+            launch(*c, *proc, {"exec", "--process", spec_file, "--detach", c->id},
+                   c->bundle + "/exec-" + proc->exec_id + ".pid");
+        } catch (const Error&) {
+            ::unlink(spec_file.c_str());
+            throw;
+        }
+        ::unlink(spec_file.c_str());
+        proc->state = State::Running;
+        ev::TaskExecStarted e;
+        e.set_container_id(c->id);
+        e.set_exec_id(proc->exec_id);
+        e.set_pid(uint32_t(proc->pid));
+        pub_.publish("/tasks/exec-started", "containerd.events.TaskExecStarted", e);
+    }
+    resp.set_pid(uint32_t(proc->pid));
+    r.ok(resp);
+}
+
+void TaskService::exec(const std::string& p, const Responder& r) {
+    v2::ExecProcessRequest req;
+    if (!parse(req, p, r)) return;
+    Container* c = find(req.id(), r);
+    if (!c) return;
+    if (req.exec_id().empty()) return r.error(ttrpc::kInvalidArgument, "exec_id: must not be empty");
+    if (c->execs.count(req.exec_id()))
+        return r.error(ttrpc::kAlreadyExists, "process " + req.exec_id() + ": already exists");
+    if (c->init.state == State::Stopped)
+        return r.error(ttrpc::kFailedPrecondition, "container " + c->id + ": not running");
+    auto proc = std::make_unique<Process>();
+    proc->exec_id = req.exec_id();
+    proc->stdin_path = req.stdin();
+    proc->stdout_path = req.stdout();
+    proc->stderr_path = req.stderr();
+    proc->terminal = req.terminal();
+    proc->spec = req.spec().value();  // the runtime-spec Process, JSON-encoded by containerd
+    c->execs[req.exec_id()] = std::move(proc);
+    ev::TaskExecAdded e;
+    e.set_container_id(c->id);
+    e.set_exec_id(req.exec_id());
+    pub_.publish("/tasks/exec-added", "containerd.events.TaskExecAdded", e);
+    r.ok_empty();
+}
+
+void TaskService::state(const std::string& p, const Responder& r) {
+    v2::StateRequest req;
+    if (!parse(req, p, r)) return;
+    Container* c = find(req.id(), r);
+    if (!c) return;
+    Process* proc = find_process(*c, req.exec_id(), r);
+    if (!proc) return;
+    v2::StateResponse resp;
+    resp.set_id(proc->exec_id.empty() ? c->id : proc->exec_id);
+    resp.set_exec_id(proc->exec_id);
+    resp.set_bundle(c->bundle);
+    resp.set_pid(uint32_t(proc->pid));
+    static const Status map[] = {Status::CREATED, Status::RUNNING, Status::PAUSED, Status::STOPPED};
+    resp.set_status(map[int(proc->state)]);
+    if (!proc->exec_id.empty() && c->init.state == State::Paused && proc->state == State::Running)
+        resp.set_status(Status::PAUSED);
+    resp.set_stdin(proc->stdin_path);
+    resp.set_stdout(proc->stdout_path);
+    resp.set_stderr(proc->stderr_path);
+    resp.set_terminal(proc->terminal);
+    resp.set_exit_status(proc->exit_status);
+    if (proc->state == State::Stopped) set_time(resp.mutable_exited_at(), proc->exited_at);
+    r.ok(resp);
+}
+
+void TaskService::wait(const std::string& p, const Responder& r) {
+    v2::WaitRequest req;
+    if (!parse(req, p, r)) return;
+    Container* c = find(req.id(), r);
+    if (!c) return;
+    Process* proc = find_process(*c, req.exec_id(), r);
+    if (!proc) return;
+    if (proc->state != State::Stopped) {
+        proc->waiters.push_back(r);
+        return;
+    }
+    v2::WaitResponse resp;
+    resp.set_exit_status(proc->exit_status);
+    set_time(resp.mutable_exited_at(), proc->exited_at);
+    r.ok(resp);
+}
+
+void TaskService::kill(const std::string& p, const Responder& r) {
+    v2::KillRequest req;
+    if (!parse(req, p, r)) return;
+    Container* c = find(req.id(), r);
+    if (!c) return;
+    Process* proc = find_process(*c, req.exec_id(), r);
+    if (!proc) return;
+    if (proc->state == State::Stopped || proc->pid == 0)
+        return r.error(ttrpc::kNotFound, "process " + (req.exec_id().empty() ? c->id : req.exec_id()) +
+                                             ": already finished");
+    if (req.exec_id().empty()) {
+        std::vector<std::string> args{"kill"};
+        if (req.all()) args.push_back("--all");
+        args.push_back(c->id);
+        args.push_back(std::to_string(req.signal()));
+        RunResult res = run_runtime(c->rc, args);
+        if (res.status != 0) throw Error(res.error);
+    } else if (::kill(proc->pid, int(req.signal())) != 0) {
+        throw_errno("kill " + std::to_string(proc->pid));
+    }
+    r.ok_empty();
+}
+
+void TaskService::remove(const std::string& p, const Responder& r) {
+    v2::DeleteRequest req;
+    if (!parse(req, p, r)) return;
+    Container* c = find(req.id(), r);
+    if (!c) return;
+    Process* proc = find_process(*c, req.exec_id(), r);
+    if (!proc) return;
+    if (proc->state == State::Running || proc->state == State::Paused)
+        return r.error(ttrpc::kFailedPrecondition, "process " + (req.exec_id().empty() ? c->id : req.exec_id()) +
+                                                       ": cannot delete a running process");
+    v2::DeleteResponse resp;
+    resp.set_pid(uint32_t(proc->pid));
+    if (!req.exec_id().empty()) {
+        resp.set_exit_status(proc->exit_status);
+        set_time(resp.mutable_exited_at(), proc->state == State::Stopped ? proc->exited_at : now());
+        c->execs.erase(req.exec_id());
+        return r.ok(resp);
+    }
+    if (c->init.state == State::Created) {  // never started: the runtime kills it
+        c->init.exit_status = 128 + SIGKILL;
+        c->init.exited_at = now();
+    }
+    RunResult res = run_runtime(c->rc, {"delete", "--force", c->id});
+    if (res.status != 0) throw Error(res.error);
+    if (c->mounted) unmount_all(c->bundle + "/rootfs");
+    ::unlink((c->bundle + "/init.pid").c_str());
+    resp.set_exit_status(c->init.exit_status);
+    set_time(resp.mutable_exited_at(), c->init.exited_at);
+
+    ev::TaskDelete e;
+    e.set_container_id(c->id);
+    e.set_pid(uint32_t(c->init.pid));
+    e.set_exit_status(c->init.exit_status);
+    set_time(e.mutable_exited_at(), c->init.exited_at);
+    e.set_id(c->id);
+    pub_.publish("/tasks/delete", "containerd.events.TaskDelete", e);
+    for (auto& w : c->init.waiters) {
+        v2::WaitResponse wr;
+        wr.set_exit_status(c->init.exit_status);
+        set_time(wr.mutable_exited_at(), c->init.exited_at);
+        w.ok(wr);
+    }
+    containers_.erase(c->id);
+    r.ok(resp);
+}
+
+void TaskService::pids(const std::string& p, const Responder& r) {
+    v2::PidsRequest req;
+    if (!parse(req, p, r)) return;
+    Container* c = find(req.id(), r);
+    if (!c) return;
+    v2::PidsResponse resp;
+    RunResult res = run_runtime(c->rc, {"ps", "--format", "json", c->id}, {}, true);
+    auto j = nlohmann::json::parse(res.output, nullptr, false);
+    if (res.status == 0 && j.is_array()) {
+        for (const auto& v : j)
+            if (v.is_number_integer()) resp.add_processes()->set_pid(v.get<uint32_t>());
+    } else {
+        // Without `ps` in the runtime, the processes the shim itself started are the answer.
+        if (c->init.pid > 0 && c->init.state != State::Stopped) resp.add_processes()->set_pid(uint32_t(c->init.pid));
+        for (const auto& [id, e] : c->execs)
+            if (e->pid > 0 && e->state != State::Stopped) resp.add_processes()->set_pid(uint32_t(e->pid));
+    }
+    r.ok(resp);
+}
+
+void TaskService::pause(const std::string& p, const Responder& r, bool pause) {
+    v2::PauseRequest req;  // ResumeRequest has the same single field
+    if (!parse(req, p, r)) return;
+    Container* c = find(req.id(), r);
+    if (!c) return;
+    if (c->init.state != (pause ? State::Running : State::Paused))
+        return r.error(ttrpc::kFailedPrecondition,
+                       "container " + c->id + (pause ? ": not running" : ": not paused"));
+    RunResult res = run_runtime(c->rc, {pause ? "pause" : "resume", c->id});
+    if (res.status != 0) throw Error(res.error);
+    c->init.state = pause ? State::Paused : State::Running;
+    if (pause) {
+        ev::TaskPaused e;
+        e.set_container_id(c->id);
+        pub_.publish("/tasks/paused", "containerd.events.TaskPaused", e);
+    } else {
+        ev::TaskResumed e;
+        e.set_container_id(c->id);
+        pub_.publish("/tasks/resumed", "containerd.events.TaskResumed", e);
+    }
+    r.ok_empty();
+}
+
+void TaskService::close_io(const std::string& p, const Responder& r) {
+    v2::CloseIORequest req;
+    if (!parse(req, p, r)) return;
+    Container* c = find(req.id(), r);
+    if (!c) return;
+    Process* proc = find_process(*c, req.exec_id(), r);
+    if (!proc) return;
+    if (req.stdin() && proc->io) proc->io->close_stdin();
+    r.ok_empty();
+}
+
+void TaskService::resize_pty(const std::string& p, const Responder& r) {
+    v2::ResizePtyRequest req;
+    if (!parse(req, p, r)) return;
+    Container* c = find(req.id(), r);
+    if (!c) return;
+    Process* proc = find_process(*c, req.exec_id(), r);
+    if (!proc) return;
+    if (!proc->io || !proc->io->resize(req.width(), req.height()))
+        return r.error(ttrpc::kFailedPrecondition, "process has no terminal");
+    r.ok_empty();
+}
+
+void TaskService::update(const std::string& p, const Responder& r) {
+    v2::UpdateTaskRequest req;
+    if (!parse(req, p, r)) return;
+    Container* c = find(req.id(), r);
+    if (!c) return;
+    // containerd encodes runtime-spec types (LinuxResources) in an Any as JSON.
+    std::string file = c->bundle + "/update-resources.json";
+    {
+        std::ofstream f(file, std::ios::trunc);
+        f << req.resources().value();
+    }
+    RunResult res = run_runtime(c->rc, {"update", "--resources", file, c->id});
+    ::unlink(file.c_str());
+    if (res.status != 0) throw Error(res.error);
+    r.ok_empty();
+}
+
+void TaskService::stats(const std::string& p, const Responder& r) {
+    v2::StatsRequest req;
+    if (!parse(req, p, r)) return;
+    Container* c = find(req.id(), r);
+    if (!c) return;
+    if (c->init.pid <= 0 || c->init.state == State::Stopped)
+        return r.error(ttrpc::kFailedPrecondition, "container " + c->id + ": not running");
+    std::ifstream f("/proc/" + std::to_string(c->init.pid) + "/cgroup");
+    std::stringstream text;
+    text << f.rdbuf();
+    EncodedMetrics m = collect_metrics(text.str(), "/sys/fs/cgroup");
+    v2::StatsResponse resp;
+    resp.mutable_stats()->set_type_url(m.type_url);
+    resp.mutable_stats()->set_value(m.value);
+    r.ok(resp);
+}
+
+void TaskService::connect(const std::string& p, const Responder& r) {
+    v2::ConnectRequest req;
+    if (!parse(req, p, r)) return;
+    v2::ConnectResponse resp;
+    resp.set_shim_pid(uint32_t(::getpid()));
+    if (auto it = containers_.find(req.id()); it != containers_.end())
+        resp.set_task_pid(uint32_t(it->second->init.pid));
+    r.ok(resp);
+}
+
+void TaskService::shutdown(const std::string& p, const Responder& r) {
+    v2::ShutdownRequest req;
+    if (!parse(req, p, r)) return;
+    r.ok_empty();
+    // A shim shared by a pod's containers stays while any of them is left.
+    if (containers_.empty() && cfg_.on_shutdown) loop_.after(std::chrono::milliseconds(0), cfg_.on_shutdown);
+}
+
+void TaskService::on_exit(pid_t pid, int wait_status) {
+    for (auto& [id, c] : containers_) {
+        std::vector<Process*> procs{&c->init};
+        for (auto& [eid, e] : c->execs) procs.push_back(e.get());
+        for (Process* proc : procs) {
+            if (proc->pid != pid || proc->state == State::Stopped) continue;
+            proc->state = State::Stopped;
+            proc->exit_status = uint32_t(WIFEXITED(wait_status) ? WEXITSTATUS(wait_status)
+                                                                : 128 + WTERMSIG(wait_status));
+            proc->exited_at = now();
+            ev::TaskExit e;
+            e.set_container_id(c->id);
+            e.set_id(proc->exec_id.empty() ? c->id : proc->exec_id);
+            e.set_pid(uint32_t(pid));
+            e.set_exit_status(proc->exit_status);
+            set_time(e.mutable_exited_at(), proc->exited_at);
+            pub_.publish("/tasks/exit", "containerd.events.TaskExit", e);
+            v2::WaitResponse wr;
+            wr.set_exit_status(proc->exit_status);
+            set_time(wr.mutable_exited_at(), proc->exited_at);
+            for (auto& w : proc->waiters) w.ok(wr);
+            proc->waiters.clear();
+            return;
+        }
+    }
+}
+
+}  // namespace husk::shim
