@@ -212,3 +212,46 @@ def test_features_reports_namespaces_and_hooks(husk):
     assert "time" in f["linux"]["namespaces"]
     assert "poststop" in f["hooks"]
     assert "rbind" in f["mountOptions"]
+
+
+def receive_pidfd(path):
+    """Listens on a unix socket and returns a function that yields the received fd's Pid."""
+    import socket
+    import threading
+
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    srv.listen(1)
+    got = {}
+
+    def accept():
+        conn, _ = srv.accept()
+        _, fds, _, _ = socket.recv_fds(conn, 64, 1)
+        with open(f"/proc/self/fdinfo/{fds[0]}") as f:
+            got["pid"] = int(next(l for l in f if l.startswith("Pid:")).split()[1])
+        os.close(fds[0])
+        conn.close()
+        srv.close()
+
+    t = threading.Thread(target=accept, daemon=True)
+    t.start()
+
+    def result():
+        t.join(10)
+        return got.get("pid")
+
+    return result
+
+
+def test_pidfd_socket_receives_the_init_and_exec_pidfds(husk, tmp_path):
+    cid = husk.new_id()
+    result = receive_pidfd(str(tmp_path / "pidfd.sock"))
+    husk.cmd("run", "-d", "--pidfd-socket", tmp_path / "pidfd.sock", "-b", husk.bundle(["sleep", "100"]), cid,
+             check=True)
+    assert result() == husk.state(cid)["pid"]
+    result = receive_pidfd(str(tmp_path / "exec.sock"))
+    husk.cmd("exec", "-d", "--pidfd-socket", tmp_path / "exec.sock", "--pid-file", tmp_path / "p", cid, "sleep", "50",
+             check=True)
+    assert result() == int((tmp_path / "p").read_text())
+    r = husk.cmd("create", "--pidfd-socket", tmp_path / "missing.sock", "-b", husk.bundle(["true"]), husk.new_id())
+    assert r.returncode == 1 and "--pidfd-socket" in r.stderr

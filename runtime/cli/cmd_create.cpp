@@ -23,7 +23,6 @@ int cmd_create(const Globals& g, std::vector<std::string> argv) {
                            "Create a container; it waits for `husk start` to run its process.");
     expect_args("create", pos, 1, 1);
     if (g.systemd_cgroup) throw Error("--systemd-cgroup: the systemd cgroup driver is not supported yet");
-    if (!opt.pidfd_socket.empty()) throw Error("--pidfd-socket: not supported yet");
     opt.root = g.root;
     opt.id = pos[0];
     container::create(opt);

@@ -61,8 +61,7 @@ int cmd_exec(const Globals& g, std::vector<std::string> argv) {
     a.integer({"preserve-fds"}, &opt.preserve_fds);
     a.value({"cgroup"}, &opt.cgroup);
     a.boolean({"ignore-paused"}, &opt.ignore_paused);
-    std::string pidfd_socket;
-    a.value({"pidfd-socket"}, &pidfd_socket);
+    a.value({"pidfd-socket"}, &opt.pidfd_socket);
     auto pos = a.parse();
     if (a.help())
         return print_usage("exec [-t] [-d] [-p FILE] [-e K=V] [--cwd DIR] [-u UID[:GID]] [-g GID] [-c CAP] "
@@ -70,7 +69,6 @@ int cmd_exec(const Globals& g, std::vector<std::string> argv) {
                            "[--ignore-paused] CONTAINER-ID [COMMAND [ARGS...]]",
                            "Run a process inside a running container.");
     if (pos.empty()) throw Error("\"exec\" requires a container id");
-    if (!pidfd_socket.empty()) throw Error("--pidfd-socket: not supported yet");
     opt.root = g.root;
     opt.id = pos[0];
     if (!process_file.empty()) {

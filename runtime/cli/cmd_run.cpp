@@ -40,7 +40,6 @@ int cmd_run(const Globals& g, std::vector<std::string> argv) {
                            "Create and start a container; in the foreground, wait for it and exit with its status.");
     expect_args("run", pos, 1, 1);
     if (g.systemd_cgroup) throw Error("--systemd-cgroup: the systemd cgroup driver is not supported yet");
-    if (!opt.pidfd_socket.empty()) throw Error("--pidfd-socket: not supported yet");
     if (detach && keep) throw Error("--keep cannot be used with --detach");
     opt.root = g.root;
     opt.id = pos[0];

@@ -183,6 +183,15 @@ bool wait_gone(int pidfd, int timeout_ms) {
 
 }  // namespace
 
+UniqueFd connect_pidfd_socket(const std::string& path) {
+    if (path.empty()) return UniqueFd();
+    try {
+        return unix_socket::connect(path);
+    } catch (const std::exception& e) {
+        throw Error(std::string("--pidfd-socket: ") + e.what());
+    }
+}
+
 std::string status_of(const ContainerDir& dir, const Record& r) {
     if (!proc::alive(r.pid, r.pid_start)) return "stopped";
     if (fs::exists(dir.file("exec.fifo"))) return "created";
@@ -206,6 +215,7 @@ Created create(const CreateOptions& opt) {
     validate_sysctls(config);
     ns::Plan plan = ns::plan(config.linux ? &*config.linux : nullptr);
 
+    UniqueFd pidfd_sock = connect_pidfd_socket(opt.pidfd_socket);
     UniqueFd console_sock, console_peer;
     if (proc.terminal) {
         if (!opt.console_socket.empty()) {
@@ -353,6 +363,7 @@ Created create(const CreateOptions& opt) {
     }
     dir.save(rec);
     if (!opt.pid_file.empty()) write_pid_file(opt.pid_file, pid);
+    if (pidfd_sock) unix_socket::send_fd(pidfd_sock.get(), out.pidfd.get(), "pidfd");
     return out;
     } catch (...) {
         rollback.run();

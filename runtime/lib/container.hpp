@@ -43,6 +43,10 @@ void remove(const std::string& root, const std::string& id, bool force);
 void pause(const std::string& root, const std::string& id);
 void resume(const std::string& root, const std::string& id);
 
+// Connects to a --pidfd-socket up front (so a bad path fails before anything is made); the
+// process's pidfd is sent there with SCM_RIGHTS once it runs. Empty path: no socket.
+UniqueFd connect_pidfd_socket(const std::string& path);
+
 // Derives the status from the kernel: stopped, created, paused or running.
 std::string status_of(const ContainerDir& dir, const Record& r);
 // The runtime-spec state of a record with the given status.

@@ -110,6 +110,7 @@ Started start(const Options& opt) {
     cgroups::Manager cg = cgroups::Manager::restore(rec.cgroup);
     std::vector<std::string> cg_dirs = cgroup_dirs(cg, opt.cgroup);
 
+    UniqueFd pidfd_sock = container::connect_pidfd_socket(opt.pidfd_socket);
     UniqueFd console_sock, console_peer;
     if (p.terminal) {
         if (!opt.console_socket.empty()) {
@@ -215,6 +216,7 @@ Started start(const Options& opt) {
         out.console_master = unix_socket::recv_fd(console_peer.get());
         if (!out.console_master) throw Error("exec: no console received from the process");
     }
+    if (pidfd_sock && out.pidfd) unix_socket::send_fd(pidfd_sock.get(), out.pidfd.get(), "pidfd");
     if (!opt.pid_file.empty()) {
         std::string tmp = opt.pid_file + ".husk-tmp";
         fs::write_file(tmp, std::to_string(out.pid), O_WRONLY | O_CREAT | O_TRUNC, 0644);
