@@ -212,6 +212,7 @@ def test_features_reports_namespaces_and_hooks(husk):
     assert "time" in f["linux"]["namespaces"]
     assert "poststop" in f["hooks"]
     assert "rbind" in f["mountOptions"]
+    assert f["linux"]["mountExtensions"]["idmap"]["enabled"] is True
 
 
 def receive_pidfd(path):

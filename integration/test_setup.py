@@ -263,3 +263,30 @@ def test_without_namespaces_the_host_ones_are_shared_and_mounts_are_undone(husk)
     husk.cmd("delete", "-f", cid, check=True)
     with open("/proc/self/mountinfo") as f:
         assert os.path.join(b, "rootfs") not in f.read()
+
+
+def test_idmapped_bind_mount(husk, tmp_path):
+    src = tmp_path / "owned"
+    src.mkdir()
+    (src / "f").write_text("x")
+    os.chown(src / "f", 1000, 1000)
+
+    def idmapped(cfg):
+        cfg["mounts"].append({"destination": "/idm", "type": "bind", "source": str(src), "options": ["bind"],
+                              "uidMappings": [{"containerID": 0, "hostID": 5000, "size": 2000}],
+                              "gidMappings": [{"containerID": 0, "hostID": 6000, "size": 2000}]})
+        cfg["mounts"].append({"destination": "/plain", "type": "bind", "source": str(src), "options": ["bind"]})
+
+    out = output(husk, "stat -c '%u %g' /idm/f; stat -c '%u %g' /plain/f", idmapped)
+    # On disk 1000 is shown through the mapping 0->5000 as 6000/7000.
+    assert out.splitlines() == ["6000 7000", "1000 1000"]
+
+
+def test_idmap_option_needs_mappings(husk):
+    def bad(cfg):
+        cfg["mounts"].append({"destination": "/idm", "type": "bind", "source": "/tmp", "options": ["bind", "idmap"]})
+
+    cid = husk.new_id()
+    r = husk.cmd("create", "-b", husk.bundle(["true"], bad), cid)
+    assert r.returncode == 1 and "idmapped mount needs mappings" in r.stderr
+    assert husk.state(cid) is None

@@ -35,7 +35,7 @@ int cmd_features(const Globals&, std::vector<std::string> argv) {
                          "strictatime", "suid", "symfollow", "sync", "unbindable"};
     ojson linux;
     linux["namespaces"] = {"cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"};
-    linux["cgroup"] = {{"v1", true}, {"v2", true}, {"systemd", false}, {"systemdUser", false}, {"rdma", false}};
+    linux["cgroup"] = {{"v1", true}, {"v2", true}, {"systemd", false}, {"systemdUser", false}, {"rdma", true}};
     linux["capabilities"] = security::known_capabilities();
     // knownFlags: what husk can name; supportedFlags: what this libseccomp and kernel can set.
     std::vector<std::string> known_flags = {"SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG",
@@ -52,7 +52,7 @@ int cmd_features(const Globals&, std::vector<std::string> argv) {
     linux["intelRdt"] = {{"enabled", false}};
     linux["netDevices"] = {{"enabled", true}};
     linux["memoryPolicy"] = {{"modes", scheduling::memory_policy_modes()}, {"flags", scheduling::memory_policy_flags()}};
-    linux["mountExtensions"] = {{"idmap", {{"enabled", false}}}};
+    linux["mountExtensions"] = {{"idmap", {{"enabled", true}}}};
     f["linux"] = linux;
     f["annotations"] = {{"io.github.husk.version", HUSK_VERSION}, {"io.github.husk.commit", HUSK_COMMIT},
                         {"io.github.husk.cgroup.layout", cgroups::layout_name(cgroups::detect_layout())}};

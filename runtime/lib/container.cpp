@@ -288,6 +288,8 @@ Created create(const CreateOptions& opt) {
     ctx.no_new_keyring = opt.no_new_keyring;
     ctx.join_cgroup_ns = plan.new_flags & CLONE_NEWCGROUP;
     ctx.extra_env = extra_env;
+    std::map<size_t, UniqueFd> idmapped = rootfs::make_idmapped_mounts(config, rootfs);
+    ctx.idmapped = &idmapped;
 
     int pidfd = -1;
     pid_t pid = clone3(flags, &pidfd, cgfd.get());

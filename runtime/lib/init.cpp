@@ -83,7 +83,7 @@ void run_steps(const Context& ctx) {
     process::set_oom_score_adj(p);
 
     bool own_mnt = (ctx.ns->new_flags & CLONE_NEWNS) || ctx.ns->joined(CLONE_NEWNS);
-    rootfs::Setup setup{c, ctx.rootfs, ctx.cgroup, ctx.ns->new_user(), own_mnt};
+    rootfs::Setup setup{c, ctx.rootfs, ctx.cgroup, ctx.ns->new_user(), own_mnt, ctx.idmapped};
     UniqueFd rootfd = rootfs::prepare(setup);
     send(ctx.sync_fd, kRunHooks);
     std::string state = expect(ctx.sync_fd, kHooksDone);

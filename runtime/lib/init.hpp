@@ -3,6 +3,7 @@
 // It runs in the memory image of `husk create` (no re-exec) and talks to it over `sync`.
 #pragma once
 
+#include <map>
 #include <string>
 
 #include "cgroups/manager.hpp"
@@ -37,6 +38,7 @@ struct Context {
     bool no_new_keyring = false;
     bool join_cgroup_ns = false;  // unshare(CLONE_NEWCGROUP) after the parent placed us
     std::vector<std::string> extra_env;
+    const std::map<size_t, UniqueFd>* idmapped = nullptr;
 };
 
 [[noreturn]] void run(const Context& ctx);

@@ -8,11 +8,15 @@
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <sched.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include "error.hpp"
 #include "fs.hpp"
 #include "mount_options.hpp"
+#include "namespaces.hpp"
 
 namespace husk::rootfs {
 namespace {
@@ -139,7 +143,52 @@ void mount_cgroup(int rootfd, const spec::Mount& m, const std::string& dest, con
     if (o.readonly) set_attrs(tfd.get(), MOUNT_ATTR_RDONLY, 0, false, dest);
 }
 
-void do_mount(int rootfd, const spec::Mount& m, const Setup& s) {
+bool wants_idmap(const spec::Mount& m, const mounts::Options& o) {
+    return o.idmap || o.ridmap || !m.uid_mappings.empty() || !m.gid_mappings.empty();
+}
+
+// A relative bind source is relative to the bundle (the rootfs's parent), as in runc.
+std::string bind_source(const spec::Mount& m, const std::string& rootfs) {
+    if (!m.source.empty() && m.source[0] != '/') return fs::join(fs::clean(rootfs + "/.."), m.source);
+    return m.source;
+}
+
+// A user namespace with the given maps, held by a short-lived child; returns its ns fd.
+UniqueFd make_userns(const std::vector<spec::IdMapping>& uids, const std::vector<spec::IdMapping>& gids) {
+    int pipefd[2];
+    if (::pipe2(pipefd, O_CLOEXEC) != 0) throw_errno("pipe");
+    UniqueFd rd(pipefd[0]), wr(pipefd[1]);
+    struct {
+        uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
+    } args{};
+    args.flags = CLONE_NEWUSER;
+    args.exit_signal = SIGCHLD;
+    pid_t pid = static_cast<pid_t>(::syscall(SYS_clone3, &args, sizeof args));
+    if (pid < 0) throw_errno("create a user namespace for an idmapped mount");
+    if (pid == 0) {
+        wr.reset();
+        char c;
+        while (::read(rd.get(), &c, 1) < 0 && errno == EINTR) {
+        }
+        _exit(0);
+    }
+    rd.reset();
+    UniqueFd ns;
+    try {
+        ns::write_id_maps(pid, uids, gids);
+        ns.reset(::open(("/proc/" + std::to_string(pid) + "/ns/user").c_str(), O_RDONLY | O_CLOEXEC));
+        if (!ns) throw_errno("open the user namespace of an idmapped mount");
+    } catch (...) {
+        wr.reset();
+        ::waitpid(pid, nullptr, 0);
+        throw;
+    }
+    wr.reset();
+    ::waitpid(pid, nullptr, 0);
+    return ns;
+}
+
+void do_mount(int rootfd, size_t index, const spec::Mount& m, const Setup& s) {
     std::string dest = fs::clean("/" + m.destination);
     check_proc_destination(m, dest);
     mounts::Options o = mounts::parse(m.options);
@@ -148,13 +197,14 @@ void do_mount(int rootfd, const spec::Mount& m, const Setup& s) {
         mount_cgroup(rootfd, m, dest, o, s.cgroup);
         return;
     }
-    if (o.idmap || o.ridmap || !m.uid_mappings.empty())
-        throw Error("mount " + dest + ": idmapped mounts are not supported yet");
-    std::string source = m.source;
-    if (bind && !source.empty() && source[0] != '/') source = fs::join(fs::clean(s.rootfs + "/.."), source);
+    std::string source = bind ? bind_source(m, s.rootfs) : m.source;
     fs::Kind kind = fs::Kind::Directory;
     if (bind && !is_dir(source)) kind = fs::Kind::File;
     UniqueFd target = fs::mkdir_all_in_root(rootfd, dest, kind);
+    if (s.idmapped && s.idmapped->count(index)) {
+        attach(s.idmapped->at(index).get(), target.get(), dest);
+        return;
+    }
     UniqueFd mfd;
     if (bind) {
         mfd = make_bind(source, o.recursive, dest);
@@ -261,6 +311,38 @@ unsigned long propagation_flag(const std::string& p) {
 
 }  // namespace
 
+std::map<size_t, UniqueFd> make_idmapped_mounts(const spec::Config& c, const std::string& rootfs) {
+    std::map<size_t, UniqueFd> out;
+    for (size_t i = 0; i < c.mounts.size(); ++i) {
+        const spec::Mount& m = c.mounts[i];
+        mounts::Options o = mounts::parse(m.options);
+        if (!wants_idmap(m, o)) continue;
+        std::string field = "mounts[" + std::to_string(i) + "]";
+        if (!(o.bind || m.type == "bind")) throw Error(field + ".options: idmapped mounts must be bind mounts");
+        auto uids = m.uid_mappings, gids = m.gid_mappings;
+        if (uids.empty() && c.linux) {
+            uids = c.linux->uid_mappings;
+            gids = c.linux->gid_mappings;
+        }
+        if (uids.empty() || gids.empty())
+            throw Error(field + ".uidMappings: an idmapped mount needs mappings, on the mount or on the container's user namespace");
+        UniqueFd userns = make_userns(uids, gids);
+        std::string dest = fs::clean("/" + m.destination);
+        bool recursive = o.recursive || o.ridmap;
+        UniqueFd mfd = make_bind(bind_source(m, rootfs), recursive, dest);
+        mount_attr a{};
+        a.attr_set = MOUNT_ATTR_IDMAP;
+        a.userns_fd = static_cast<uint64_t>(userns.get());
+        if (sys_mount_setattr(mfd.get(), "", AT_EMPTY_PATH | (o.ridmap ? AT_RECURSIVE : 0), &a) != 0)
+            throw_errno(field + ": idmap " + dest);
+        // Everything else must be set here too: the child does not own this detached mount.
+        set_attrs(mfd.get(), o.attr_set | (o.readonly ? MOUNT_ATTR_RDONLY : 0), o.attr_clr, false, dest);
+        set_attrs(mfd.get(), o.rec_attr_set, o.rec_attr_clr, true, dest);
+        out.emplace(i, std::move(mfd));
+    }
+    return out;
+}
+
 UniqueFd prepare(const Setup& s) {
     const spec::Config& c = s.config;
     std::string prop = c.linux ? c.linux->rootfs_propagation : "";
@@ -274,7 +356,7 @@ UniqueFd prepare(const Setup& s) {
         throw_errno("bind mount rootfs " + s.rootfs);
     UniqueFd rootfd(::open(s.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!rootfd) throw_errno("open rootfs " + s.rootfs);
-    for (const auto& m : c.mounts) do_mount(rootfd.get(), m, s);
+    for (size_t i = 0; i < c.mounts.size(); ++i) do_mount(rootfd.get(), i, c.mounts[i], s);
     setup_dev(rootfd.get(), s);
     return rootfd;
 }

@@ -3,6 +3,7 @@
 // and read-only paths.
 #pragma once
 
+#include <map>
 #include <string>
 
 #include "cgroups/manager.hpp"
@@ -19,7 +20,14 @@ struct Setup {
     // Without a mount namespace of its own the container's mounts are made in the caller's
     // namespace (as runc does), the host's propagation is left alone, and the root is chroot'ed.
     bool own_mount_ns = true;
+    // Detached idmapped mounts made by the parent, by index in config.mounts.
+    const std::map<size_t, UniqueFd>* idmapped = nullptr;
 };
+
+// Idmapped bind mounts (idmap, ridmap, or mount uid/gid mappings), made before clone: setting
+// a mount's idmapping needs CAP_SYS_ADMIN over its filesystem, which a container in a user
+// namespace of its own lacks. The child attaches them where the config says.
+std::map<size_t, UniqueFd> make_idmapped_mounts(const spec::Config& c, const std::string& rootfs);
 
 enum class Entry { PivotRoot, MoveRoot, Chroot };
 
