@@ -290,3 +290,15 @@ def test_idmap_option_needs_mappings(husk):
     r = husk.cmd("create", "-b", husk.bundle(["true"], bad), cid)
     assert r.returncode == 1 and "idmapped mount needs mappings" in r.stderr
     assert husk.state(cid) is None
+
+
+def test_time_namespace_offsets(husk):
+    def timens(cfg):
+        cfg["linux"]["namespaces"].append({"type": "time"})
+        cfg["linux"]["timeOffsets"] = {"boottime": {"secs": 864000, "nanosecs": 0},
+                                       "monotonic": {"secs": 3600, "nanosecs": 0}}
+
+    with open("/proc/uptime") as f:
+        host = float(f.read().split()[0])
+    inside = float(output(husk, "cut -d' ' -f1 /proc/uptime", timens))
+    assert 864000 <= inside - host < 864000 + 60
