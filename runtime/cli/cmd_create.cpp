@@ -5,10 +5,8 @@
 
 namespace husk::cli {
 
-int cmd_create(const Globals& g, std::vector<std::string> argv) {
-    container::CreateOptions opt;
+void add_create_flags(Args& a, container::CreateOptions& opt) {
     opt.bundle = ".";
-    Args a(std::move(argv));
     a.value({"bundle", "b"}, &opt.bundle);
     a.value({"console-socket"}, &opt.console_socket);
     a.value({"pid-file"}, &opt.pid_file);
@@ -16,6 +14,12 @@ int cmd_create(const Globals& g, std::vector<std::string> argv) {
     a.boolean({"no-pivot"}, &opt.no_pivot);
     a.boolean({"no-new-keyring"}, &opt.no_new_keyring);
     a.integer({"preserve-fds"}, &opt.preserve_fds);
+}
+
+int cmd_create(const Globals& g, std::vector<std::string> argv) {
+    container::CreateOptions opt;
+    Args a(std::move(argv));
+    add_create_flags(a, opt);
     auto pos = a.parse();
     if (a.help())
         return print_usage("create [-b BUNDLE] [--console-socket PATH] [--pid-file PATH] [--no-pivot] "

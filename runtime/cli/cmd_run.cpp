@@ -22,16 +22,9 @@ namespace husk::cli {
 
 int cmd_run(const Globals& g, std::vector<std::string> argv) {
     container::CreateOptions opt;
-    opt.bundle = ".";
     bool detach = false, keep = false;
     Args a(std::move(argv));
-    a.value({"bundle", "b"}, &opt.bundle);
-    a.value({"console-socket"}, &opt.console_socket);
-    a.value({"pid-file"}, &opt.pid_file);
-    a.value({"pidfd-socket"}, &opt.pidfd_socket);
-    a.boolean({"no-pivot"}, &opt.no_pivot);
-    a.boolean({"no-new-keyring"}, &opt.no_new_keyring);
-    a.integer({"preserve-fds"}, &opt.preserve_fds);
+    add_create_flags(a, opt);
     a.boolean({"detach", "d"}, &detach);
     a.boolean({"keep"}, &keep);
     auto pos = a.parse();

@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "container.hpp"
+
 namespace husk::cli {
 
 struct Globals {
@@ -38,6 +40,10 @@ int cmd_features(const Globals&, std::vector<std::string>);
 int cmd_update(const Globals&, std::vector<std::string>);
 int cmd_ps(const Globals&, std::vector<std::string>);
 int cmd_events(const Globals&, std::vector<std::string>);
+
+class Args;
+// The flags `create` and `run` share.
+void add_create_flags(Args& a, container::CreateOptions& opt);
 
 // Prints "Usage: husk <usage>" and the summary, for --help.
 int print_usage(const char* usage, const char* summary);

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -9,6 +10,25 @@
 #include "unix_socket.hpp"
 
 namespace husk::console {
+
+Socket open_socket(const std::string& console_socket, bool foreground) {
+    Socket s;
+    if (!console_socket.empty()) {
+        try {
+            s.sock = unix_socket::connect(console_socket);
+        } catch (const std::exception& e) {
+            throw Error(std::string("--console-socket: ") + e.what());
+        }
+    } else if (foreground) {
+        int sv[2];
+        if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) throw_errno("socketpair");
+        s.sock.reset(sv[1]);
+        s.peer.reset(sv[0]);
+    } else {
+        throw Error("process.terminal is true: --console-socket is required");
+    }
+    return s;
+}
 
 UniqueFd create_and_send(int socket_fd, const std::optional<spec::ConsoleSize>& size) {
     UniqueFd master(::open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC));

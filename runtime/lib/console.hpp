@@ -3,11 +3,20 @@
 #pragma once
 
 #include <optional>
+#include <string>
 
 #include "config.hpp"
 #include "unique_fd.hpp"
 
 namespace husk::console {
+
+// Where the pty master goes: the caller's --console-socket, or (foreground run/exec without one)
+// one end of a socketpair whose other end, `peer`, husk keeps to relay the terminal itself.
+struct Socket {
+    UniqueFd sock;
+    UniqueFd peer;
+};
+Socket open_socket(const std::string& console_socket, bool foreground);
 
 // Opens /dev/ptmx of the current root, sends the master over `socket_fd` and returns the slave.
 UniqueFd create_and_send(int socket_fd, const std::optional<spec::ConsoleSize>& size);

@@ -17,6 +17,7 @@
 
 #include "cgroups/manager.hpp"
 #include "config.hpp"
+#include "console.hpp"
 #include "error.hpp"
 #include "fs.hpp"
 #include "hooks.hpp"
@@ -51,21 +52,6 @@ public:
 private:
     std::vector<std::function<void()>> steps_;
 };
-
-// struct clone_args from <linux/sched.h>, which does not mix with glibc's <sched.h>.
-struct CloneArgs {
-    uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup;
-};
-constexpr uint64_t kCloneIntoCgroup = 0x200000000ULL;
-
-pid_t clone3(uint64_t flags, int* pidfd, int cgroup_fd) {
-    CloneArgs a{};
-    a.flags = flags | CLONE_PIDFD | (cgroup_fd >= 0 ? kCloneIntoCgroup : 0);
-    a.pidfd = reinterpret_cast<uint64_t>(pidfd);
-    a.exit_signal = SIGCHLD;
-    a.cgroup = cgroup_fd >= 0 ? static_cast<uint64_t>(cgroup_fd) : 0;
-    return static_cast<pid_t>(::syscall(SYS_clone3, &a, sizeof a));
-}
 
 std::string owner_name() {
     passwd* pw = ::getpwuid(::geteuid());
@@ -218,20 +204,9 @@ Created create(const CreateOptions& opt) {
     UniqueFd pidfd_sock = connect_pidfd_socket(opt.pidfd_socket);
     UniqueFd console_sock, console_peer;
     if (proc.terminal) {
-        if (!opt.console_socket.empty()) {
-            try {
-                console_sock = unix_socket::connect(opt.console_socket);
-            } catch (const std::exception& e) {
-                throw Error(std::string("--console-socket: ") + e.what());
-            }
-        } else if (opt.foreground) {
-            int sv[2];
-            if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) throw_errno("socketpair");
-            console_sock.reset(sv[1]);
-            console_peer.reset(sv[0]);
-        } else {
-            throw Error("process.terminal is true: --console-socket is required");
-        }
+        auto cs = console::open_socket(opt.console_socket, opt.foreground);
+        console_sock = std::move(cs.sock);
+        console_peer = std::move(cs.peer);
     } else if (!opt.console_socket.empty()) {
         throw Error("--console-socket given but process.terminal is false");
     }
@@ -292,7 +267,7 @@ Created create(const CreateOptions& opt) {
     ctx.idmapped = &idmapped;
 
     int pidfd = -1;
-    pid_t pid = clone3(flags, &pidfd, cgfd.get());
+    pid_t pid = proc::clone3(flags, &pidfd, cgfd.get());
     if (pid < 0) throw_errno("clone3 container init");
     if (pid == 0) {
         parent_sock.reset();

@@ -27,19 +27,6 @@
 namespace husk::exec {
 namespace {
 
-struct CloneArgs {
-    uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup;
-};
-constexpr uint64_t kCloneIntoCgroup = 0x200000000ULL;
-
-pid_t clone3(uint64_t flags, int cgroup_fd) {
-    CloneArgs a{};
-    a.flags = flags | (cgroup_fd >= 0 ? kCloneIntoCgroup : 0);
-    a.exit_signal = (flags & CLONE_PARENT) ? 0 : SIGCHLD;
-    a.cgroup = cgroup_fd >= 0 ? static_cast<uint64_t>(cgroup_fd) : 0;
-    return static_cast<pid_t>(::syscall(SYS_clone3, &a, sizeof a));
-}
-
 spec::Config saved_config(const ContainerDir& dir) {
     return spec::parse_config(fs::read_file(dir.file("config.json")));
 }
@@ -113,27 +100,16 @@ Started start(const Options& opt) {
     UniqueFd pidfd_sock = container::connect_pidfd_socket(opt.pidfd_socket);
     UniqueFd console_sock, console_peer;
     if (p.terminal) {
-        if (!opt.console_socket.empty()) {
-            try {
-                console_sock = unix_socket::connect(opt.console_socket);
-            } catch (const std::exception& e) {
-                throw Error(std::string("--console-socket: ") + e.what());
-            }
-        } else if (opt.foreground) {
-            int sv[2];
-            if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) throw_errno("socketpair");
-            console_sock.reset(sv[1]);
-            console_peer.reset(sv[0]);
-        } else {
-            throw Error("--tty with --detach needs --console-socket");
-        }
+        auto cs = console::open_socket(opt.console_socket, opt.foreground);
+        console_sock = std::move(cs.sock);
+        console_peer = std::move(cs.peer);
     }
 
     int sv[2];
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) throw_errno("socketpair");
     UniqueFd parent_sock(sv[0]), child_sock(sv[1]);
 
-    pid_t helper = clone3(0, -1);
+    pid_t helper = proc::clone3(0);
     if (helper < 0) throw_errno("clone3 exec helper");
     if (helper == 0) {
         // The helper: joins the cgroup and namespaces, then forks the process as a sibling so
@@ -146,7 +122,7 @@ Started start(const Options& opt) {
             for (const auto& d : cg_dirs) fs::write_file(d + "/cgroup.procs", "0", O_WRONLY);
             if (ns_flags && ::setns(init_pidfd.get(), ns_flags) != 0) throw_errno("join the container's namespaces");
             if (chroot_fd && (::fchdir(chroot_fd.get()) != 0 || ::chroot(".") != 0)) throw_errno("chroot into the container");
-            pid_t child = clone3(CLONE_PARENT, -1);
+            pid_t child = proc::clone3(CLONE_PARENT);
             if (child < 0) throw_errno("clone3 exec process");
             if (child == 0) {
                 try {

@@ -1,7 +1,9 @@
 #include "process_util.hpp"
 
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstring>
 
@@ -60,6 +62,21 @@ int exit_code(int s) {
     if (WIFEXITED(s)) return WEXITSTATUS(s);
     if (WIFSIGNALED(s)) return 128 + WTERMSIG(s);
     return 1;
+}
+
+pid_t clone3(uint64_t flags, int* pidfd, int cgroup_fd) {
+    // struct clone_args of <linux/sched.h>, which does not mix with glibc's <sched.h>.
+    struct {
+        uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size,
+            cgroup;
+    } a{};
+    constexpr uint64_t kClonePidfd = 0x1000, kCloneParent = 0x8000, kCloneIntoCgroup = 0x200000000ULL;
+    a.flags = flags | (pidfd ? kClonePidfd : 0) | (cgroup_fd >= 0 ? kCloneIntoCgroup : 0);
+    a.pidfd = reinterpret_cast<uint64_t>(pidfd);
+    // A CLONE_PARENT child reports to our parent with its own exit signal.
+    a.exit_signal = (flags & kCloneParent) ? 0 : SIGCHLD;
+    a.cgroup = cgroup_fd >= 0 ? static_cast<uint64_t>(cgroup_fd) : 0;
+    return static_cast<pid_t>(::syscall(SYS_clone3, &a, sizeof a));
 }
 
 int signal_number(const std::string& name) {

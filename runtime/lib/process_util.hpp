@@ -23,4 +23,8 @@ std::string describe_status(int wait_status);
 int exit_code(int wait_status);
 int signal_number(const std::string& name);
 
+// clone3() as fork: `flags` are CLONE_* (CLONE_NEW*, CLONE_PARENT...); with `pidfd` set the
+// child's pidfd is stored there; with `cgroup_fd` >= 0 the child starts in that cgroup2 dir.
+pid_t clone3(uint64_t flags, int* pidfd = nullptr, int cgroup_fd = -1);
+
 }  // namespace husk::proc

@@ -17,6 +17,7 @@
 #include "fs.hpp"
 #include "mount_options.hpp"
 #include "namespaces.hpp"
+#include "process_util.hpp"
 
 namespace husk::rootfs {
 namespace {
@@ -158,12 +159,7 @@ UniqueFd make_userns(const std::vector<spec::IdMapping>& uids, const std::vector
     int pipefd[2];
     if (::pipe2(pipefd, O_CLOEXEC) != 0) throw_errno("pipe");
     UniqueFd rd(pipefd[0]), wr(pipefd[1]);
-    struct {
-        uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
-    } args{};
-    args.flags = CLONE_NEWUSER;
-    args.exit_signal = SIGCHLD;
-    pid_t pid = static_cast<pid_t>(::syscall(SYS_clone3, &args, sizeof args));
+    pid_t pid = proc::clone3(CLONE_NEWUSER);
     if (pid < 0) throw_errno("create a user namespace for an idmapped mount");
     if (pid == 0) {
         wr.reset();
