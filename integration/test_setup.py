@@ -302,3 +302,36 @@ def test_time_namespace_offsets(husk):
         host = float(f.read().split()[0])
     inside = float(output(husk, "cut -d' ' -f1 /proc/uptime", timens))
     assert 864000 <= inside - host < 864000 + 60
+
+
+def test_a_waiting_init_does_not_expose_the_husk_binary(husk):
+    """CVE-2019-5736: a process sharing the pid namespace must not reach husk's binary through
+    /proc/<init>/exe while init (still husk's memory image) waits for start."""
+    cid = husk.new_id()
+    husk.cmd("create", "-b", husk.bundle(["sleep", "100"]), cid, check=True)
+    pid = husk.state(cid)["pid"]
+
+    def join_pid_ns(cfg):
+        for n in cfg["linux"]["namespaces"]:
+            if n["type"] == "pid":
+                n["path"] = f"/proc/{pid}/ns/pid"
+
+    r = husk.run_output(husk.bundle(["sh", "-c", "cat /proc/1/exe > /dev/null && echo READ || echo denied"],
+                                    join_pid_ns))
+    assert r.stdout.strip() == "denied", r.stdout + r.stderr
+
+
+def test_an_exec_process_does_not_expose_the_husk_binary(husk):
+    """The same for `husk exec`: its process is husk's image until it execs."""
+    cid, pid, _ = run_detached(husk, ["sleep", "100"])
+    # The exec'd shell looks at every other process's exe while further execs come and go.
+    script = ("i=0; while [ $i -lt 200 ]; do for p in /proc/[0-9]*; do "
+              "[ \"$p\" = /proc/$$ ] && continue; "
+              "l=$(readlink $p/exe 2>/dev/null); case \"$l\" in *husk*) echo LEAK $l; exit 1;; esac; done; "
+              "i=$((i+1)); done; echo clean")
+    watcher = subprocess.Popen([HUSK, "--root", husk.root, "exec", cid, "sh", "-c", script],
+                               stdout=subprocess.PIPE, text=True)
+    for _ in range(30):
+        husk.cmd("exec", cid, "true")
+    out, _ = watcher.communicate(timeout=60)
+    assert out.strip().endswith("clean"), out

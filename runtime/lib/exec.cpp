@@ -115,6 +115,9 @@ Started start(const Options& opt) {
         // The helper: joins the cgroup and namespaces, then forks the process as a sibling so
         // that it is born inside the pid namespace and is still our caller's child.
         try {
+            // husk's image until the exec: its /proc/<pid>/exe must stay out of the container's
+            // reach (CVE-2019-5736); execve makes the new program dumpable again.
+            if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) throw_errno("prctl(PR_SET_DUMPABLE)");
             ::close(dir.lock_fd());
             parent_sock.reset();
             // execCPUAffinity.initial: where we run until the container's cgroup (cpuset) takes over.

@@ -81,6 +81,10 @@ void run_steps(const Context& ctx) {
     }
     write_sysctls(c);
     process::set_oom_score_adj(p);
+    // Until it execs, this process is husk's image and /proc/self/exe is husk's binary: keep
+    // other processes of the container from reaching it (CVE-2019-5736). After the last write
+    // to /proc/self above, since non-dumpable makes those files root's. execve resets it.
+    if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) throw_errno("prctl(PR_SET_DUMPABLE)");
 
     bool own_mnt = (ctx.ns->new_flags & CLONE_NEWNS) || ctx.ns->joined(CLONE_NEWNS);
     rootfs::Setup setup{c, ctx.rootfs, ctx.cgroup, ctx.ns->new_user(), own_mnt, ctx.idmapped};
