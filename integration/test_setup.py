@@ -335,3 +335,15 @@ def test_an_exec_process_does_not_expose_the_husk_binary(husk):
         husk.cmd("exec", cid, "true")
     out, _ = watcher.communicate(timeout=60)
     assert out.strip().endswith("clean"), out
+
+
+def test_proc_through_a_symlink_is_refused(husk):
+    cid = husk.new_id()
+    b = husk.bundle(["true"])
+    proc = os.path.join(b, "rootfs", "proc")
+    os.rmdir(proc)
+    os.makedirs(os.path.join(b, "rootfs", "fakeproc"))
+    os.symlink("/fakeproc", proc)
+    r = husk.cmd("create", "-b", b, cid)
+    assert r.returncode == 1 and "/proc" in r.stderr and "symlink" in r.stderr
+    assert husk.state(cid) is None

@@ -130,6 +130,16 @@ UniqueFd open_in_root(int rootfd, const std::string& path, int flags, bool allow
     return UniqueFd(fd);
 }
 
+bool has_symlink_in_root(int rootfd, const std::string& path) {
+    open_how how{};
+    how.flags = O_PATH | O_CLOEXEC;
+    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS;
+    std::string rel = clean("/" + path);
+    int fd = static_cast<int>(::syscall(SYS_openat2, rootfd, rel.c_str(), &how, sizeof how));
+    if (fd >= 0) ::close(fd);
+    return fd < 0 && errno == ELOOP;
+}
+
 static UniqueFd mkdir_all_in_root_at(int rootfd, const std::string& path, Kind last, mode_t mode, int depth) {
     if (depth > 40) throw Error("resolve " + path + " in the container rootfs: too many levels of symbolic links");
     auto parts = split_components(clean("/" + path));

@@ -28,6 +28,9 @@ UniqueFd open_dir(const std::string& path);
 // Throws husk::Error unless `allow_missing`, in which case a missing path gives an empty fd.
 UniqueFd open_in_root(int rootfd, const std::string& path, int flags, bool allow_missing = false);
 
+// True if resolving `path` inside rootfd meets a symlink anywhere along the way.
+bool has_symlink_in_root(int rootfd, const std::string& path);
+
 enum class Kind { Directory, File };
 // Creates every missing component of `path` inside rootfd (the last one as `last`), without
 // following symlinks out of the root, and returns an O_PATH fd to it.

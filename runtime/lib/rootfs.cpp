@@ -193,6 +193,10 @@ void do_mount(int rootfd, size_t index, const spec::Mount& m, const Setup& s) {
         mount_cgroup(rootfd, m, dest, o, s.cgroup);
         return;
     }
+    // A procfs or sysfs reached through a symlink of the image is where later writes to
+    // /proc and /sys would be redirected (CVE-2019-19921): refuse it, as runc does.
+    if ((m.type == "proc" || m.type == "sysfs") && fs::has_symlink_in_root(rootfd, dest))
+        throw Error("mount " + dest + ": the destination of a " + m.type + " mount must not be a symlink");
     std::string source = bind ? bind_source(m, s.rootfs) : m.source;
     fs::Kind kind = fs::Kind::Directory;
     if (bind && !is_dir(source)) kind = fs::Kind::File;
