@@ -3,6 +3,7 @@
 Runs on cgroup v1, hybrid (v1 controllers) and pure v2 hosts; every check reads the result from
 outside: cgroup files, exit codes, what the container managed to do.
 """
+import glob
 import json
 import os
 import subprocess
@@ -285,16 +286,19 @@ def test_delete_removes_every_cgroup_it_created(husk):
     cid = husk.new_id()
     path = f"/husk-test/{cid}"
     b = husk.bundle(["sleep", "1000"], lambda cfg: cfg["linux"].__setitem__("cgroupsPath", path))
-    husk.cmd("create", "-b", b, cid, check=True)
-    pid = husk.state(cid)["pid"]
-    dirs = {cg_dir(pid, c) for c in (["memory"] if V2 else ["memory", "cpu", "pids", "freezer", "devices"])}
-    assert all(d.endswith(path) and os.path.isdir(d) for d in dirs)
-    husk.cmd("delete", "-f", cid, check=True)
-    assert not any(os.path.exists(d) for d in dirs)
-    assert not cgroup_dirs_named(cid)
-    # The parent it made for the path is shared ground: runc leaves it, so may we; clean up here.
-    for base in {os.path.dirname(d) for d in dirs}:
-        if os.path.isdir(base):
+    try:
+        husk.cmd("create", "-b", b, cid, check=True)
+        pid = husk.state(cid)["pid"]
+        dirs = {cg_dir(pid, c) for c in (["memory"] if V2 else ["memory", "cpu", "pids", "freezer", "devices"])}
+        assert all(d.endswith(path) and os.path.isdir(d) for d in dirs)
+        husk.cmd("delete", "-f", cid, check=True)
+        assert not any(os.path.exists(d) for d in dirs)
+        assert not cgroup_dirs_named(cid)
+    finally:
+        husk.cmd("delete", "-f", cid)
+        # The parent made for the path is shared ground: runc leaves it, so may we; the test
+        # removes it.
+        for base in glob.glob("/sys/fs/cgroup/*/husk-test") + glob.glob("/sys/fs/cgroup/husk-test"):
             os.rmdir(base)
 
 

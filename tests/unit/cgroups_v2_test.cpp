@@ -146,6 +146,10 @@ TEST_CASE("v2 device filter in a real cgroup2 directory denies what the rules do
     }
     std::string dir = mount + "/husk-unit-" + std::to_string(::getpid());
     REQUIRE(::mkdir(dir.c_str(), 0755) == 0);
+    struct RemoveDir {
+        std::string d;
+        ~RemoveDir() { ::rmdir(d.c_str()); }
+    } remove_dir{dir};
     std::vector<std::pair<const char*, int>> paths = {{"/dev/null", O_RDWR}, {"/dev/kmsg", O_RDONLY}};
     // runc's defaults allow /dev/null; /dev/kmsg (c 1:11) is not among them.
     std::string e = error_of([&] { v2::apply_devices({}, dir); });
