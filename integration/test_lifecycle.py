@@ -256,3 +256,14 @@ def test_pidfd_socket_receives_the_init_and_exec_pidfds(husk, tmp_path):
     assert result() == int((tmp_path / "p").read_text())
     r = husk.cmd("create", "--pidfd-socket", tmp_path / "missing.sock", "-b", husk.bundle(["true"]), husk.new_id())
     assert r.returncode == 1 and "--pidfd-socket" in r.stderr
+
+
+def test_forced_delete_of_a_missing_container_succeeds_as_with_runc(husk):
+    cid = husk.new_id()
+    assert husk.cmd("delete", "-f", cid).returncode == 0
+    r = husk.cmd("delete", cid)
+    assert r.returncode == 1 and "does not exist" in r.stderr
+    # A directory an interrupted create left behind (no state.json) is cleared too.
+    os.makedirs(os.path.join(husk.root, cid))
+    assert husk.cmd("delete", "--force", cid).returncode == 0
+    assert not os.path.exists(os.path.join(husk.root, cid))

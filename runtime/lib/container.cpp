@@ -410,6 +410,20 @@ void kill(const std::string& root, const std::string& id, int sig, bool all) {
 }
 
 void remove(const std::string& root, const std::string& id, bool force) {
+    validate_id(id);
+    // As runc: a forced delete of a container that does not exist succeeds, and clears what an
+    // interrupted create may have left (a directory without state.json). Callers such as the
+    // runc shim's cleanup rely on it.
+    std::string state_file = root + "/" + id + "/state.json";
+    if (force && !fs::exists(state_file)) {
+        if (!fs::exists(root + "/" + id)) return;
+        ContainerDir half = ContainerDir::open_incomplete(root, id);
+        // A create that held the lock may have finished meanwhile: then delete it properly.
+        if (!fs::exists(state_file)) {
+            half.remove();
+            return;
+        }
+    }
     ContainerDir dir = ContainerDir::open(root, id);
     Record r = dir.load();
     std::string st = status_of(dir, r);

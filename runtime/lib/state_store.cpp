@@ -57,6 +57,14 @@ ContainerDir ContainerDir::open(const std::string& root, const std::string& id) 
     return d;
 }
 
+ContainerDir ContainerDir::open_incomplete(const std::string& root, const std::string& id) {
+    validate_id(id);
+    ContainerDir d;
+    d.dir_ = root + "/" + id;
+    d.lock_ = lock_dir(d.dir_);
+    return d;
+}
+
 std::vector<std::string> ContainerDir::list(const std::string& root) {
     std::vector<std::string> ids;
     DIR* dir = ::opendir(root.c_str());

@@ -40,6 +40,8 @@ public:
     static ContainerDir create(const std::string& root, const std::string& id);
     // Opens and locks an existing container; "container X does not exist" otherwise.
     static ContainerDir open(const std::string& root, const std::string& id);
+    // Opens and locks a directory whose create never finished (no state.json), to remove it.
+    static ContainerDir open_incomplete(const std::string& root, const std::string& id);
     static std::vector<std::string> list(const std::string& root);
 
     const std::string& dir() const { return dir_; }
