@@ -2,7 +2,7 @@
 # Installs the Debian 12 packages husk needs to build and test (only those missing).
 set -eu
 pkgs="meson ninja-build pkg-config g++ git nlohmann-json3-dev libseccomp-dev libcap-ng-dev doctest-dev
-      busybox-static python3-pytest iproute2 util-linux procps podman conmon
+      busybox-static python3-pytest iproute2 util-linux procps podman conmon docker.io
       protobuf-compiler libprotobuf-dev libgrpc++-dev protobuf-compiler-grpc containerd umoci"
 missing=""
 for p in $pkgs; do
