@@ -173,8 +173,8 @@ std::string choose_protocol(const std::string& options_any, const char* env) {
 
 std::string bootstrap_line(const std::string& address, const std::string& protocol) {
     if (protocol != "grpc") return address;
-    nlohmann::json j{{"version", 3}, {"address", socket_path(address)}, {"protocol", "grpc"}};
-    return j.dump();
+    // The path is kSocketDir and a hex digest: nothing in it needs JSON escaping.
+    return R"({"version":3,"address":")" + socket_path(address) + R"(","protocol":"grpc"})";
 }
 
 int cmd_start(const Flags& f) {

@@ -120,5 +120,5 @@ TEST_CASE("start picks gRPC from the runtime options on stdin, else from the env
 TEST_CASE("start prints a plain address for ttrpc and version-3 bootstrap JSON for gRPC") {
     CHECK(bootstrap_line("unix:///run/containerd/s/ab", "ttrpc") == "unix:///run/containerd/s/ab");
     CHECK(bootstrap_line("unix:///run/containerd/s/ab", "grpc") ==
-          R"({"address":"/run/containerd/s/ab","protocol":"grpc","version":3})");
+          R"({"version":3,"address":"/run/containerd/s/ab","protocol":"grpc"})");
 }
