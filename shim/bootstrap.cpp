@@ -1,6 +1,7 @@
 #include "bootstrap.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -13,6 +14,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <vector>
 
 #include "error.hpp"
 #include "rootfs.hpp"
@@ -20,7 +22,9 @@
 #include "sha256.hpp"
 #include "shim.pb.h"
 #include "shim_options.hpp"
+#include "ttrpc_server.hpp"
 #include "unique_fd.hpp"
+#include "wire.pb.h"
 
 namespace husk::shim {
 namespace {
@@ -48,6 +52,48 @@ bool socket_alive(const std::string& path) {
     sockaddr_un a = unix_addr(path);
     UniqueFd s(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     return s && ::connect(s.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+}
+
+// containerd 2.x writes the runtime options (a protobuf Any) to `start`'s stdin and closes it;
+// older releases leave stdin at /dev/null. Only a pipe or a file is read, and a pipe that stays
+// silent (inherited from a shell or test runner) is given up on, so `start` never hangs on it.
+std::string read_stdin() {
+    struct stat st{};
+    if (::fstat(0, &st) != 0 || !(S_ISFIFO(st.st_mode) || S_ISREG(st.st_mode))) return {};
+    std::string out;
+    char buf[4096];
+    for (;;) {
+        pollfd p{0, POLLIN, 0};
+        if (S_ISFIFO(st.st_mode) && ::poll(&p, 1, 1000) <= 0) break;
+        ssize_t n = ::read(0, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        out.append(buf, size_t(n));
+    }
+    return out;
+}
+
+std::string self_dir() {
+    char buf[4096];
+    ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+    if (n <= 0) throw_errno("readlink /proc/self/exe");
+    std::string p(buf, size_t(n));
+    return p.substr(0, p.find_last_of('/'));
+}
+
+// In the forked child: the gRPC server binary takes over with the listener as fd kListenFd.
+[[noreturn]] void exec_grpc_server(const std::string& binary, int listener, const Flags& f,
+                                   const std::string& bundle, const std::string& path) {
+    if (listener == kListenFd) ::fcntl(listener, F_SETFD, 0);
+    else if (::dup2(listener, kListenFd) < 0) ::_exit(127);
+    std::vector<std::string> args{binary, "-namespace", f.ns, "-bundle", bundle, "-husk-socket", path};
+    if (f.debug) args.push_back("-debug");
+    args.push_back("serve");
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(binary.c_str(), argv.data());
+    ::_exit(127);
 }
 
 void write_all(int fd, const std::string& s) {
@@ -88,6 +134,7 @@ Flags parse_flags(int argc, char** argv) {
                          : name == "publish-binary" ? &f.publish_binary
                          : name == "id" ? &f.id
                          : name == "bundle" ? &f.bundle
+                         : name == "husk-socket" ? &f.socket_path
                          : nullptr;
         // Flags of newer containerd releases (-socket, -ttrpc-address...) carry nothing we need.
         if (!has_val) {
@@ -114,6 +161,22 @@ std::string group_id(const std::string& config_json, const std::string& id) {
     return id;
 }
 
+std::string choose_protocol(const std::string& options_any, const char* env) {
+    std::string protocol = env ? env : "";
+    husk::wire::Any any;
+    if (!options_any.empty() && any.ParseFromString(options_any)) {
+        ShimOptions o = options_from_any(any.type_url(), any.value(), kDefaultRuntime);
+        if (!o.protocol.empty()) protocol = o.protocol;
+    }
+    return protocol == "grpc" ? "grpc" : "ttrpc";
+}
+
+std::string bootstrap_line(const std::string& address, const std::string& protocol) {
+    if (protocol != "grpc") return address;
+    // The path is kSocketDir and a hex digest: nothing in it needs JSON escaping.
+    return R"({"version":3,"address":")" + socket_path(address) + R"(","protocol":"grpc"})";
+}
+
 int cmd_start(const Flags& f) {
     if (f.id.empty() || f.ns.empty()) throw Error("start: -id and -namespace are required");
     char cwd[4096];
@@ -121,11 +184,17 @@ int cmd_start(const Flags& f) {
     std::string bundle = cwd;
     std::string address = socket_address(f.address, f.ns, group_id(read_file(bundle + "/config.json"), f.id));
     std::string path = socket_path(address);
+    std::string protocol = choose_protocol(read_stdin(), std::getenv("HUSK_SHIM_PROTOCOL"));
 
     if (socket_alive(path)) {
         std::ofstream(bundle + "/address", std::ios::trunc) << address;
-        write_all(1, address);
+        write_all(1, bootstrap_line(address, protocol));
         return 0;
+    }
+    std::string grpc_binary;
+    if (protocol == "grpc") {
+        grpc_binary = self_dir() + "/" + kGrpcServerBinary;
+        if (::access(grpc_binary.c_str(), X_OK) != 0) throw_errno("gRPC was asked for: " + grpc_binary);
     }
     ::unlink(path.c_str());
     ::mkdir("/run/containerd", 0711);
@@ -149,11 +218,16 @@ int cmd_start(const Flags& f) {
         ::dup2(null, 1);
         ::dup2(null, 2);
         if (null > 2) ::close(null);
+        if (!grpc_binary.empty()) exec_grpc_server(grpc_binary, sock.get(), f, bundle, path);
         ServeConfig sc{f.ns, bundle, path, f.debug};
-        ::_exit(serve(std::move(sock), sc));
+        ::_exit(serve(sc, [&](EventLoop& loop, Dispatch d) {
+            auto server = std::make_unique<TtrpcServer>(loop, std::move(d));
+            server->listen(std::move(sock));
+            return server;
+        }));
     }
     std::ofstream(bundle + "/address", std::ios::trunc) << address;
-    write_all(1, address);
+    write_all(1, bootstrap_line(address, protocol));
     return 0;
 }
 

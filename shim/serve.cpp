@@ -16,7 +16,6 @@
 #include "event_loop.hpp"
 #include "publisher.hpp"
 #include "task_service.hpp"
-#include "ttrpc_server.hpp"
 
 namespace husk::shim {
 namespace {
@@ -33,7 +32,7 @@ void open_log(const std::string& bundle) {
 
 }  // namespace
 
-int serve(UniqueFd listener, const ServeConfig& cfg) {
+int serve(const ServeConfig& cfg, const TransportFactory& make_transport) {
     try {
         open_log(cfg.bundle);
         ::prctl(PR_SET_CHILD_SUBREAPER, 1);
@@ -48,7 +47,7 @@ int serve(UniqueFd listener, const ServeConfig& cfg) {
         EventLoop loop;
         const char* ttrpc_address = std::getenv("TTRPC_ADDRESS");
         Publisher pub(loop, ttrpc_address ? ttrpc_address : "", cfg.ns);
-        TtrpcServer* server_ptr = nullptr;
+        Transport* server_ptr = nullptr;
         ServiceConfig sc;
         sc.ns = cfg.ns;
         sc.default_binary = kDefaultRuntime;
@@ -60,12 +59,12 @@ int serve(UniqueFd listener, const ServeConfig& cfg) {
             loop.stop();
         };
         TaskService service(loop, pub, sc);
-        TtrpcServer server(loop, [&](const Call& c, const Responder& r) { service.dispatch(c, r); });
-        server_ptr = &server;
-        server.listen(std::move(listener));
+        std::unique_ptr<Transport> server =
+            make_transport(loop, [&](const Call& c, const Responder& r) { service.dispatch(c, r); });
+        server_ptr = server.get();
         // containerd gone and nothing to supervise (say, a Create that failed and was never
         // followed by Shutdown): nobody will ever call again, so do not linger.
-        server.on_idle([&] {
+        server->on_idle([&] {
             if (service.empty()) loop.after(std::chrono::milliseconds(0), sc.on_shutdown);
         });
 

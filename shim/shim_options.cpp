@@ -42,6 +42,7 @@ void apply_config_text(ShimOptions& o, const std::string& text) {
         else if (key == "NoPivotRoot") o.no_pivot_root = val == "true";
         else if (key == "IoUid") o.io_uid = unsigned(std::strtoul(val.c_str(), nullptr, 10));
         else if (key == "IoGid") o.io_gid = unsigned(std::strtoul(val.c_str(), nullptr, 10));
+        else if (key == "Protocol") o.protocol = val;
     }
 }
 

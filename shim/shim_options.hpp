@@ -14,6 +14,7 @@ struct ShimOptions {
     bool systemd_cgroup = false;
     bool no_pivot_root = false;
     unsigned io_uid = 0, io_gid = 0;
+    std::string protocol;  // Protocol: "grpc" serves task.v3 over gRPC; anything else ttrpc
 
     RuntimeConfig runtime_config(const std::string& ns, const std::string& bundle) const;
 };
@@ -21,7 +22,7 @@ struct ShimOptions {
 // Runtime options come as containerd.runc.v1.Options, or as runtimeoptions.v1.Options (CRI's
 // choice for non-runc runtimes, and ctr --runtime-config-path) whose config is read as
 // `Key = value` lines with runc's option names (BinaryName, Root, SystemdCgroup, NoPivotRoot,
-// IoUid, IoGid). Unknown option types are ignored, as containerd's runc shim ignores them.
+// IoUid, IoGid) and husk's Protocol. Unknown option types are ignored, as containerd's runc shim ignores them.
 ShimOptions options_from_any(const std::string& type_url, const std::string& value, const std::string& default_binary);
 
 // Applies `Key = value` lines (a TOML subset) to o; unknown keys are ignored (pure; unit-tested).

@@ -16,7 +16,8 @@
 #include "process_io.hpp"
 #include "publisher.hpp"
 #include "runtime_cli.hpp"
-#include "ttrpc_server.hpp"
+#include "rpc.hpp"
+#include "ttrpc_frame.hpp"
 
 namespace husk::shim {
 

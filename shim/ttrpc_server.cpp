@@ -12,14 +12,6 @@
 
 namespace husk::shim {
 
-void Responder::ok(const google::protobuf::MessageLite& m) const {
-    server_->send(conn_, stream_, ttrpc::kOk, {}, m.SerializeAsString());
-}
-void Responder::ok_empty() const { server_->send(conn_, stream_, ttrpc::kOk, {}, {}); }
-void Responder::error(int code, const std::string& message) const {
-    server_->send(conn_, stream_, code, message, {});
-}
-
 void TtrpcServer::listen(UniqueFd sock) {
     listen_ = std::move(sock);
     int fl = ::fcntl(listen_.get(), F_GETFL);

@@ -8,51 +8,23 @@
 #include <string>
 
 #include "event_loop.hpp"
+#include "rpc.hpp"
 #include "ttrpc_frame.hpp"
 #include "unique_fd.hpp"
 
-namespace google::protobuf {
-class MessageLite;
-}
-
 namespace husk::shim {
 
-class TtrpcServer;
-
-// Answers one call once; copyable so a handler can keep it until the answer is known. If the
-// connection is gone by then, the answer is dropped.
-class Responder {
+class TtrpcServer final : public Transport {
 public:
-    Responder(TtrpcServer* s, uint64_t conn, uint32_t stream) : server_(s), conn_(conn), stream_(stream) {}
-    void ok(const google::protobuf::MessageLite& m) const;
-    void ok_empty() const;
-    void error(int code, const std::string& message) const;
-
-private:
-    TtrpcServer* server_;
-    uint64_t conn_;
-    uint32_t stream_;
-};
-
-struct Call {
-    std::string service;
-    std::string method;
-    std::string payload;
-};
-
-class TtrpcServer {
-public:
-    using Dispatch = std::function<void(const Call&, const Responder&)>;
-
     TtrpcServer(EventLoop& loop, Dispatch dispatch) : loop_(loop), dispatch_(std::move(dispatch)) {}
     // Called when the last connection that made a call closes (probes that only connect, as
     // `start` does to find a live shim, do not count).
-    void on_idle(std::function<void()> fn) { on_idle_ = std::move(fn); }
+    void on_idle(std::function<void()> fn) override { on_idle_ = std::move(fn); }
     void listen(UniqueFd sock);
     void add_connection(UniqueFd conn);
-    void send(uint64_t conn, uint32_t stream, int code, const std::string& message, const std::string& payload);
-    // Writes what is queued, blocking briefly; used just before the process exits.
-    void flush();
+    void send(uint64_t conn, uint32_t stream, int code, const std::string& message,
+              const std::string& payload) override;
+    void flush() override;
 
 private:
     struct Conn {

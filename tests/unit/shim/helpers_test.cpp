@@ -1,5 +1,5 @@
 // The shim's pure helpers: socket naming, flag parsing, grouping, mount options, options Any,
-// runtime log errors.
+// runtime log errors, protocol choice.
 #include <doctest/doctest.h>
 
 #include "bootstrap.hpp"
@@ -10,6 +10,7 @@
 #include "runtime_cli.hpp"
 #include "sha256.hpp"
 #include "shim_options.hpp"
+#include "wire.pb.h"
 
 #include <sys/mount.h>
 
@@ -97,4 +98,27 @@ TEST_CASE("binary:// log URIs become the logging binary's argv") {
     CHECK(binary_log_argv("binary:///usr/bin/logger") == std::vector<std::string>{"/usr/bin/logger"});
     CHECK(binary_log_argv("binary:///bin/l?--driver=awslogs&--flag&x=a%20b") ==
           std::vector<std::string>{"/bin/l", "--driver", "awslogs", "--flag", "x", "a b"});
+}
+
+TEST_CASE("start picks gRPC from the runtime options on stdin, else from the environment") {
+    runtimeoptions::v1::Options ro;
+    ro.set_config_body("BinaryName = \"husk\"\nProtocol = \"grpc\"\n");
+    husk::wire::Any any;
+    any.set_type_url("runtimeoptions.v1.Options");
+    any.set_value(ro.SerializeAsString());
+    CHECK(choose_protocol(any.SerializeAsString(), nullptr) == "grpc");
+    CHECK(choose_protocol(any.SerializeAsString(), "ttrpc") == "grpc");
+    ro.set_config_body("Protocol = \"ttrpc\"\n");
+    any.set_value(ro.SerializeAsString());
+    CHECK(choose_protocol(any.SerializeAsString(), "grpc") == "ttrpc");
+    CHECK(choose_protocol("", "grpc") == "grpc");
+    CHECK(choose_protocol("", nullptr) == "ttrpc");
+    CHECK(choose_protocol("", "quic") == "ttrpc");
+    CHECK(choose_protocol("\xff\xff", nullptr) == "ttrpc");
+}
+
+TEST_CASE("start prints a plain address for ttrpc and version-3 bootstrap JSON for gRPC") {
+    CHECK(bootstrap_line("unix:///run/containerd/s/ab", "ttrpc") == "unix:///run/containerd/s/ab");
+    CHECK(bootstrap_line("unix:///run/containerd/s/ab", "grpc") ==
+          R"({"version":3,"address":"/run/containerd/s/ab","protocol":"grpc"})");
 }
