@@ -516,6 +516,14 @@ void validate_cross_fields(const Config& c) {
     }
 }
 
+json parse_json(const std::string& text, const char* what) {
+    try {
+        return json::parse(text);
+    } catch (const json::parse_error& e) {
+        throw InvalidConfig(std::string(what) + " not valid JSON: " + e.what());
+    }
+}
+
 }  // namespace
 
 const Namespace* Linux::find_namespace(const std::string& type) const {
@@ -525,12 +533,7 @@ const Namespace* Linux::find_namespace(const std::string& type) const {
 }
 
 Config parse_config(const std::string& text) {
-    json j;
-    try {
-        j = json::parse(text);
-    } catch (const json::parse_error& e) {
-        throw InvalidConfig(std::string("config.json is not valid JSON: ") + e.what());
-    }
+    json j = parse_json(text, "config.json is");
     Obj top(j, "");
     Config c;
     c.oci_version = top.req_str("ociVersion");
@@ -570,22 +573,12 @@ Config parse_config(const std::string& text) {
 }
 
 Process parse_process(const std::string& text) {
-    json j;
-    try {
-        j = json::parse(text);
-    } catch (const json::parse_error& e) {
-        throw InvalidConfig(std::string("process.json is not valid JSON: ") + e.what());
-    }
+    json j = parse_json(text, "process.json is");
     return parse_process_obj(Obj(j, "process"));
 }
 
 Resources parse_resources(const std::string& text) {
-    json j;
-    try {
-        j = json::parse(text);
-    } catch (const json::parse_error& e) {
-        throw InvalidConfig(std::string("resources are not valid JSON: ") + e.what());
-    }
+    json j = parse_json(text, "resources are");
     return parse_resources_obj(Obj(j, "resources"));
 }
 
