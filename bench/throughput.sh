@@ -13,7 +13,8 @@ for name in "$@"; do
   printf '%-6s' "$name"
   for p in 2 8 32; do
     hyperfine --runs 3 --warmup 1 --export-json "$WORK/tp-$name-$p.json" \
-      "seq $N | xargs -P $p -I{} sh -c '$r create -b $b tp{} && $r start tp{}; $r delete -f tp{}'" >/dev/null
+      "seq $N | xargs -P $p -I{} sh -c '$r create -b $b tp{} && $r start tp{}; $r delete -f tp{}'" \
+      >/dev/null 2>"$WORK/tp.err" || { cat "$WORK/tp.err" >&2; exit 1; }
     printf ' %12s' "$(python3 -c "import json; print('%.0f' % ($N / json.load(open('$WORK/tp-$name-$p.json'))['results'][0]['mean']))")"
   done
   echo
