@@ -4,7 +4,6 @@ A module-wide containerd (own root, state, socket, no CRI) finds the shim and hu
 a busybox OCI image built offline is imported. At the end containerd is stopped and no shim
 process, mount or cgroup of ours may be left.
 """
-import hashlib
 import json
 import os
 import shutil
@@ -17,82 +16,12 @@ import uuid
 import pytest
 
 from conftest import HUSK, REPO, wait_for
+from containerd_env import Containerd, live_pids_mentioning
 import oci_image
 
 SHIM = os.environ.get("HUSK_SHIM", os.path.join(REPO, "build", "shim", "containerd-shim-husk-v2"))
 IMAGE = "docker.io/library/husk-busybox:latest"
 RUNTIME = "io.containerd.husk.v2"
-
-
-def _live_pids_mentioning(text):
-    """Non-zombie processes whose command line mentions `text`."""
-    found = []
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
-            with open(f"/proc/{pid}/stat") as f:
-                state = f.read().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if text in cmd and state != "Z":
-            found.append(int(pid))
-    return found
-
-
-class Containerd:
-    def __init__(self, base, ns):
-        self.base = base
-        self.ns = ns
-        self.sock = os.path.join(base, "c.sock")
-        self.proc = None
-
-    def start(self, path_dirs):
-        cfg = os.path.join(self.base, "config.toml")
-        with open(cfg, "w") as f:
-            f.write(f'''version = 2
-root = "{self.base}/root"
-state = "{self.base}/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.btrfs",
-  "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper",
-  "io.containerd.snapshotter.v1.aufs", "io.containerd.tracing.processor.v1.otlp",
-  "io.containerd.internal.v1.tracing"]
-[grpc]
-  address = "{self.sock}"
-[debug]
-  level = "debug"
-''')
-        env = dict(os.environ, PATH=":".join(path_dirs + ["/usr/sbin", "/usr/bin", "/sbin", "/bin"]))
-        self.log = open(os.path.join(self.base, "containerd.log"), "w")
-        self.proc = subprocess.Popen(["containerd", "--config", cfg], stdout=self.log, stderr=self.log,
-                                     env=env, start_new_session=True)
-        ok = wait_for(lambda: os.path.exists(self.sock) and self.ctr("version").returncode == 0, timeout=20)
-        assert ok, "containerd did not come up: " + self.read_log()
-
-    def read_log(self):
-        with open(os.path.join(self.base, "containerd.log")) as f:
-            return f.read()[-4000:]
-
-    def ctr(self, *args, timeout=60, input=None):
-        argv = ["ctr", "--address", self.sock, "--namespace", self.ns] + [str(a) for a in args]
-        with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-            p = subprocess.run(argv, stdout=out, stderr=err, text=True, timeout=timeout, input=input)
-            out.seek(0)
-            err.seek(0)
-            return subprocess.CompletedProcess(argv, p.returncode, out.read(), err.read())
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self.proc:
-            self.log.close()
 
 
 def _containerd(tmp_path_factory, path_dirs):
@@ -114,48 +43,9 @@ def _containerd(tmp_path_factory, path_dirs):
         assert r.returncode == 0, r.stderr
         yield c
     finally:
-        for t in c.ctr("task", "ls", "-q").stdout.split() if c.proc else []:
-            c.ctr("task", "kill", "-s", "SIGKILL", t)
-            wait_for(lambda: c.ctr("task", "delete", t).returncode == 0, timeout=10)
-        for ctr_id in c.ctr("container", "ls", "-q").stdout.split() if c.proc else []:
-            c.ctr("container", "delete", ctr_id)
-        c.stop()
-        left = _live_pids_mentioning(base)
-        for pid in left:
-            os.kill(pid, signal.SIGKILL)
-        with open("/proc/self/mountinfo") as f:
-            mounts = [line.split()[4] for line in f if base in line]
-        for m in reversed(mounts):
-            subprocess.run(["umount", "-l", m], check=False)
-        cgroups = []
-        for ctrl in os.listdir("/sys/fs/cgroup"):
-            d = os.path.join("/sys/fs/cgroup", ctrl, ns)
-            if os.path.isdir(d):
-                children = [e for e in os.listdir(d) if os.path.isdir(os.path.join(d, e))]
-                cgroups += [os.path.join(d, e) for e in children]
-                for e in children:
-                    try:
-                        os.rmdir(os.path.join(d, e))
-                    except OSError:
-                        pass
-                try:
-                    os.rmdir(d)
-                except OSError:
-                    pass
-        shutil.rmtree(base, ignore_errors=True)
-        socks = [p for p in (f"/run/containerd/s/{hashlib.sha256(f'{c.sock}/{ns}/{i}'.encode()).hexdigest()}"
-                             for i in IDS) if os.path.exists(p)]
-        for p in socks:
-            os.unlink(p)
-        for runtime in ("husk", "runc"):
-            try:
-                os.rmdir(f"/run/containerd/{runtime}/{ns}")
-            except OSError:
-                pass
-        assert not left, f"shim processes left after containerd stopped: {left}"
-        assert not mounts, f"mounts left behind: {mounts}"
-        assert not cgroups, f"cgroups left behind: {cgroups}"
-        assert not socks, f"shim sockets left behind: {socks}"
+        left = c.teardown(IDS)
+        for what, items in left.items():
+            assert not items, f"{what} left behind after containerd stopped: {items}"
 
 
 @pytest.fixture(scope="module")
@@ -243,8 +133,8 @@ def test_detached_task_ls_ps_kill_delete(ctd):
         wait_for(lambda: ctd.ctr("task", "delete", cid).returncode == 0, timeout=10)
         ctd.ctr("container", "delete", cid)
     assert cid not in ctd.ctr("task", "ls").stdout
-    wait_for(lambda: not _live_pids_mentioning("-id " + cid), timeout=10)
-    assert not _live_pids_mentioning("-id " + cid), "the shim did not exit after the task was deleted"
+    wait_for(lambda: not live_pids_mentioning("-id " + cid), timeout=10)
+    assert not live_pids_mentioning("-id " + cid), "the shim did not exit after the task was deleted"
 
 
 def test_pause_resume(ctd):

@@ -196,18 +196,27 @@ void Manager::create() {
         }
         bool cpuset = h.controllers.find("cpuset") != std::string::npos;
         std::string rel = h.dir.substr(h.mountpoint.size());
-        std::string cur = h.mountpoint;
-        size_t pos = 1;
-        while (pos <= rel.size()) {
-            size_t next = rel.find('/', pos);
-            if (next == std::string::npos) next = rel.size();
-            cur = h.mountpoint + rel.substr(0, next);
-            pos = next + 1;
-            if (::mkdir(cur.c_str(), 0755) != 0) {
-                if (errno == EEXIST) continue;
-                throw_errno("create cgroup " + cur);
+        // Containers created and deleted in parallel share /husk: another delete can remove it
+        // between our mkdirs (walk again, bounded), and another create may have made it without
+        // its cpuset.cpus/mems yet (fill them in; a no-op once set). bench/throughput.sh found both.
+        for (int attempt = 0;; ++attempt) {
+            bool vanished = false;
+            size_t pos = 1;
+            while (pos <= rel.size()) {
+                size_t next = rel.find('/', pos);
+                if (next == std::string::npos) next = rel.size();
+                std::string cur = h.mountpoint + rel.substr(0, next);
+                pos = next + 1;
+                if (::mkdir(cur.c_str(), 0755) != 0) {
+                    if (errno == ENOENT && pos > 1 && attempt < 20) {
+                        vanished = true;
+                        break;
+                    }
+                    if (errno != EEXIST) throw_errno("create cgroup " + cur);
+                }
+                if (cpuset) copy_cpuset_from_parent(cur);
             }
-            if (cpuset) copy_cpuset_from_parent(cur);
+            if (!vanished) break;
         }
         h.created = true;
         if (layout_ == Layout::V2) enable_controllers(h.mountpoint, h.dir);
