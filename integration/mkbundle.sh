@@ -7,7 +7,7 @@ set -eu
 dir=${1:?usage: mkbundle.sh DIR [COMMAND ARGS...]}
 shift
 husk=${HUSK:-$(cd "$(dirname "$0")/.." && pwd)/build/runtime/husk}
-bb=/bin/busybox
+bb=${BUSYBOX:-/bin/busybox}
 [ -x "$bb" ] || { echo "mkbundle: $bb not found (apt-get install busybox-static)" >&2; exit 1; }
 mkdir -p "$dir/rootfs"
 cd "$dir/rootfs"

@@ -5,6 +5,7 @@ import array
 import ctypes
 import json
 import os
+import shutil
 import socket
 import subprocess
 import threading
@@ -389,6 +390,8 @@ def test_intel_rdt_without_resctrl_is_refused(husk):
 def dummy_link():
     """A host interface to move: a dummy, or one end of a veth pair where there is no dummy
     driver. Whatever remains on the host afterwards is deleted."""
+    if not shutil.which("ip"):
+        pytest.skip("the ip command (iproute2) is not installed")
     name = "hsk" + os.urandom(4).hex()
     peer = name + "p"
     made = [name]
