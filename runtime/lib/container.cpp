@@ -302,6 +302,8 @@ Created create(const CreateOptions& opt) {
     rec.owner = owner_name();
     rec.annotations = config.annotations;
     rec.own_pid_ns = plan.new_flags & CLONE_NEWPID;
+    rec.poststart_hooks = !config.hooks.poststart.empty();
+    rec.poststop_hooks = !config.hooks.poststop.empty();
     rec.host_mounts = !(plan.new_flags & CLONE_NEWNS) && !plan.joined(CLONE_NEWNS);
     rec.cgroup = cg.save();
     send_msg(parent_sock.get(), init::kGo);
@@ -368,7 +370,7 @@ void start(const std::string& root, const std::string& id) {
     char c;
     if (::read(fifo.get(), &c, 1) != 1) throw Error("cannot start container \"" + id + "\": exec.fifo is empty");
     ::unlink(dir.file("exec.fifo").c_str());
-    if (auto cfg = saved_config(dir)) {
+    if (auto cfg = r.poststart_hooks ? saved_config(dir) : std::nullopt) {
         try {
             hooks::run_all("poststart", cfg->hooks.poststart, spec::state_to_oci_json(make_state(r, "running")));
         } catch (const std::exception& e) {
@@ -440,7 +442,7 @@ void remove(const std::string& root, const std::string& id, bool force) {
     }
     // Without its own pid namespace, processes of the container can outlive its init.
     if (!r.own_pid_ns && !cg.pids().empty()) cg.signal_all(SIGKILL);
-    if (auto cfg = saved_config(dir)) {
+    if (auto cfg = r.poststop_hooks ? saved_config(dir) : std::nullopt) {
         try {
             hooks::run_all("poststop", cfg->hooks.poststop, spec::state_to_oci_json(make_state(r, "stopped")));
         } catch (const std::exception& e) {

@@ -91,6 +91,8 @@ void ContainerDir::save(const Record& r) const {
     j["annotations"] = r.annotations;
     j["own_pid_ns"] = r.own_pid_ns;
     j["host_mounts"] = r.host_mounts;
+    j["poststart_hooks"] = r.poststart_hooks;
+    j["poststop_hooks"] = r.poststop_hooks;
     j["cgroup"] = r.cgroup;
     std::string tmp = file("state.json.tmp");
     fs::write_file(tmp, j.dump(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -115,6 +117,8 @@ Record ContainerDir::load() const {
     r.annotations = j.value("annotations", std::map<std::string, std::string>{});
     r.own_pid_ns = j.value("own_pid_ns", false);
     r.host_mounts = j.value("host_mounts", false);
+    r.poststart_hooks = j.value("poststart_hooks", true);
+    r.poststop_hooks = j.value("poststop_hooks", true);
     r.cgroup = j.value("cgroup", nlohmann::json::object());
     return r;
 }

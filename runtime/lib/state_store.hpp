@@ -28,7 +28,10 @@ struct Record {
     std::string owner;
     std::map<std::string, std::string> annotations;
     bool own_pid_ns = false;
-    bool host_mounts = false;  // no mount namespace: its mounts are in the host's, under rootfs
+    bool host_mounts = false;
+    // Whether config.json has poststart/poststop hooks: start and delete skip parsing it if not.
+    bool poststart_hooks = true;
+    bool poststop_hooks = true;  // no mount namespace: its mounts are in the host's, under rootfs
     nlohmann::json cgroup;
 };
 
