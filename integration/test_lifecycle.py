@@ -267,3 +267,24 @@ def test_forced_delete_of_a_missing_container_succeeds_as_with_runc(husk):
     os.makedirs(os.path.join(husk.root, cid))
     assert husk.cmd("delete", "--force", cid).returncode == 0
     assert not os.path.exists(os.path.join(husk.root, cid))
+
+
+def test_parallel_create_and_delete_share_the_cgroup_parent(husk):
+    """Containers made and removed at once share /husk/ in every hierarchy: one delete removing
+    that parent must not break another create (a race the benchmarks found)."""
+    import concurrent.futures
+
+    b = husk.bundle(["true"])
+
+    def cycle(worker):
+        failures = []
+        for i in range(30):
+            cid = husk.new_id(f"par{worker}")
+            r = husk.cmd("run", "-b", b, cid)
+            if r.returncode != 0:
+                failures.append(r.stderr.strip())
+        return failures
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+        failures = [f for fs in pool.map(cycle, range(8)) for f in fs]
+    assert failures == []
