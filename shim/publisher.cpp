@@ -92,7 +92,9 @@ void Publisher::kick() {
         disconnect(true);
         return;
     }
-    while (sent_ < queue_.size()) {
+    // One Forward in flight at a time: containerd serves each ttrpc request in its own goroutine,
+    // so pipelined events could be published out of order (an exit before its start).
+    if (sent_ == 0) {
         Pending& p = queue_[sent_++];
         p.stream = next_stream_;
         next_stream_ += 2;  // client streams are odd
@@ -146,6 +148,7 @@ void Publisher::on_event(uint32_t ev) {
         }
     }
     in_.erase(0, consumed);
+    if (sent_ == 0) kick();
 }
 
 void Publisher::drain(int ms) {
