@@ -106,13 +106,7 @@ def test_exec_tty_through_console_socket(husk, tmp_path):
         r = husk.cmd("exec", "-t", "-d", "--console-socket", sock, cid, "sh", "-c", "tty; echo done; sleep 1")
         assert r.returncode == 0, r.stderr
         cs.thread.join(5)
-        out = b""
-        while b"done" not in out:
-            chunk = os.read(cs.master, 1024)
-            if not chunk:
-                break
-            out += chunk
-        assert b"/dev/pts/" in out
+        assert b"/dev/pts/" in cs.read_until(b"done")
     finally:
         cs.close()
 

@@ -98,6 +98,16 @@ class ConsoleSocket:
         self.name, self.master = msg.decode().rstrip("\0"), fds[0]
         conn.close()
 
+    def read_until(self, marker):
+        """Reads the pty master until `marker` shows up or the terminal closes."""
+        out = b""
+        while marker not in out:
+            chunk = os.read(self.master, 4096)
+            if not chunk:
+                break
+            out += chunk
+        return out
+
     def close(self):
         self.sock.close()
         if self.master is not None:
@@ -120,13 +130,7 @@ def test_terminal_through_console_socket(husk, tmp_path):
         assert cs.master is not None and cs.name.startswith("/dev/pts/")
         husk.cmd("start", cid, check=True)
         os.write(cs.master, b"hello\n")
-        out = b""
-        while b"got:hello" not in out:
-            chunk = os.read(cs.master, 4096)
-            if not chunk:
-                break
-            out += chunk
-        text = out.decode()
+        text = cs.read_until(b"got:hello").decode()
         assert "/dev/pts/0" in text or "/dev/console" in text
         assert "33 111" in text
         assert "got:hello" in text
