@@ -1,4 +1,5 @@
 """Lifecycle round trips as containerd, podman and runtime-tools drive them."""
+import glob
 import json
 import os
 import signal
@@ -269,22 +270,31 @@ def test_forced_delete_of_a_missing_container_succeeds_as_with_runc(husk):
     assert not os.path.exists(os.path.join(husk.root, cid))
 
 
-def test_parallel_create_and_delete_share_the_cgroup_parent(husk):
-    """Containers made and removed at once share /husk/ in every hierarchy: one delete removing
-    that parent must not break another create (a race the benchmarks found)."""
+def test_parallel_runs_under_one_cgroup_parent(husk):
+    """Containers made and removed at once under one cgroupsPath parent: each create walks a
+    parent another may be making or filling (cpuset) at that moment (races the benchmarks found)."""
     import concurrent.futures
 
-    b = husk.bundle(["true"])
+    parent = f"/husk-par-{os.getpid()}"
 
     def cycle(worker):
+        b = husk.bundle(["true"])
+        cfg = read_config(b)
         failures = []
         for i in range(30):
             cid = husk.new_id(f"par{worker}")
+            cfg["linux"]["cgroupsPath"] = f"{parent}/{cid}"
+            write_config(b, cfg)
             r = husk.cmd("run", "-b", b, cid)
             if r.returncode != 0:
                 failures.append(r.stderr.strip())
         return failures
 
-    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
-        failures = [f for fs in pool.map(cycle, range(8)) for f in fs]
+    try:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+            failures = [f for fs in pool.map(cycle, range(8)) for f in fs]
+    finally:
+        # husk removes only the container's own cgroup (as runc); the shared parent is ours.
+        for d in glob.glob(f"/sys/fs/cgroup/*{parent}") + glob.glob(f"/sys/fs/cgroup{parent}"):
+            os.rmdir(d)
     assert failures == []

@@ -8,6 +8,7 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
+#include <map>
 #include <sstream>
 #include <thread>
 
@@ -61,18 +62,20 @@ std::vector<std::pair<std::string, std::string>> v1_mounts(const std::string& ro
 }
 
 // Our own cgroup in a hierarchy, from /proc/self/cgroup ("" key for cgroup2).
-std::string own_cgroup(const std::string& controllers) {
+// This process's cgroup in each hierarchy (/proc/self/cgroup: "id:controllers:path"), keyed by
+// the controllers field ("" for the v2 hierarchy).
+std::map<std::string, std::string> own_cgroups() {
+    std::map<std::string, std::string> own;
     std::string text;
-    if (!fs::try_read_file("/proc/self/cgroup", text)) return "/";
+    if (!fs::try_read_file("/proc/self/cgroup", text)) return own;
     std::istringstream lines(text);
     std::string line;
     while (std::getline(lines, line)) {
         size_t a = line.find(':'), b = line.find(':', a + 1);
         if (a == std::string::npos || b == std::string::npos) continue;
-        std::string ctrls = line.substr(a + 1, b - a - 1);
-        if (ctrls == controllers) return line.substr(b + 1);
+        own[line.substr(a + 1, b - a - 1)] = line.substr(b + 1);
     }
-    return "/";
+    return own;
 }
 
 void copy_cpuset_from_parent(const std::string& dir) {
@@ -139,9 +142,13 @@ Manager Manager::plan(const std::string& cgroups_path, const std::string& id, co
     Manager m;
     m.layout_ = detect_layout(root);
     bool relative = !cgroups_path.empty() && cgroups_path[0] != '/';
-    m.path_ = cgroups_path.empty() ? "/husk/" + id : fs::clean(cgroups_path);
+    // No path: /<id>, where runc puts it when run from the root cgroup. One level, so delete
+    // removes one directory per hierarchy and parallel containers share no parent.
+    m.path_ = cgroups_path.empty() ? "/" + id : fs::clean(cgroups_path);
+    std::map<std::string, std::string> own = relative ? own_cgroups() : std::map<std::string, std::string>{};
     auto add = [&](const std::string& controllers, const std::string& mountpoint) {
-        std::string base = relative ? own_cgroup(controllers) : "/";
+        auto it = own.find(controllers);
+        std::string base = relative && it != own.end() ? it->second : "/";
         std::string rel = fs::clean(base + "/" + m.path_);
         m.hierarchies_.push_back({controllers, mountpoint, fs::clean(mountpoint + rel), false});
     };
@@ -196,9 +203,9 @@ void Manager::create() {
         }
         bool cpuset = h.controllers.find("cpuset") != std::string::npos;
         std::string rel = h.dir.substr(h.mountpoint.size());
-        // Containers created and deleted in parallel share /husk: another delete can remove it
-        // between our mkdirs (walk again, bounded), and another create may have made it without
-        // its cpuset.cpus/mems yet (fill them in; a no-op once set). bench/throughput.sh found both.
+        // Containers created in parallel may share a parent: whoever owns it can remove it between
+        // our mkdirs (walk again, bounded), and another create may have made it without its
+        // cpuset.cpus/mems yet (fill them in; a no-op once set). bench/throughput.sh found both.
         for (int attempt = 0;; ++attempt) {
             bool vanished = false;
             size_t pos = 1;
@@ -293,9 +300,6 @@ void Manager::destroy() {
             if (errno != EBUSY) throw_errno("remove cgroup " + h.dir);
             std::this_thread::sleep_for(std::chrono::milliseconds(10));
         }
-        // Remove the parents we made for an empty cgroupsPath (/husk); others may share them.
-        std::string parent = h.dir.substr(0, h.dir.rfind('/'));
-        if (path_.rfind("/husk/", 0) == 0 && parent == fs::clean(h.mountpoint + "/husk")) ::rmdir(parent.c_str());
     }
 }
 

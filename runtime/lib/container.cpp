@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <pwd.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -25,6 +24,7 @@
 #include "log.hpp"
 #include "namespaces.hpp"
 #include "net_devices.hpp"
+#include "passwd.hpp"
 #include "process_util.hpp"
 #include "rootfs.hpp"
 #include "seccomp.hpp"
@@ -54,8 +54,8 @@ private:
 };
 
 std::string owner_name() {
-    passwd* pw = ::getpwuid(::geteuid());
-    return pw ? pw->pw_name : std::to_string(::geteuid());
+    auto entry = userdb::lookup_uid("/etc/passwd", ::geteuid());
+    return entry ? entry->name : std::to_string(::geteuid());
 }
 
 std::string resolve_rootfs(const std::string& bundle, const spec::Root& root) {

@@ -14,6 +14,7 @@
 
 #include "error.hpp"
 #include "fs.hpp"
+#include "passwd.hpp"
 #include "process_util.hpp"
 #include "scheduling.hpp"
 #include "security.hpp"
@@ -59,21 +60,8 @@ void enter_cwd(const spec::Process& p) {
 }
 
 static std::string passwd_home(uid_t uid) {
-    std::string text;
-    if (!fs::try_read_file("/etc/passwd", text)) return "/";
-    size_t pos = 0;
-    while (pos < text.size()) {
-        size_t end = text.find('\n', pos);
-        if (end == std::string::npos) end = text.size();
-        std::string line = text.substr(pos, end - pos);
-        pos = end + 1;
-        std::vector<std::string> f;
-        size_t s = 0;
-        for (size_t c; (c = line.find(':', s)) != std::string::npos; s = c + 1) f.push_back(line.substr(s, c - s));
-        f.push_back(line.substr(s));
-        if (f.size() >= 6 && f[2] == std::to_string(uid)) return f[5].empty() ? "/" : f[5];
-    }
-    return "/";
+    auto entry = userdb::lookup_uid("/etc/passwd", uid);
+    return entry && !entry->home.empty() ? entry->home : "/";
 }
 
 std::vector<std::string> environment(const spec::Process& p, const std::vector<std::string>& extra) {
