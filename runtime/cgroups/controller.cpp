@@ -52,10 +52,16 @@ std::map<std::string, uint64_t> read_keyed(const std::string& dir, const std::st
 }
 
 std::vector<std::string> split(const std::string& s, char sep) {
+    // As getline would: no piece after a final separator. Streams are avoided on the create
+    // path: the first one costs a locale set-up.
     std::vector<std::string> out;
-    std::string part;
-    std::istringstream in(s);
-    while (std::getline(in, part, sep)) out.push_back(part);
+    size_t pos = 0;
+    while (pos < s.size()) {
+        size_t end = s.find(sep, pos);
+        if (end == std::string::npos) end = s.size();
+        out.push_back(s.substr(pos, end - pos));
+        pos = end + 1;
+    }
     return out;
 }
 

@@ -37,40 +37,32 @@ std::vector<std::pair<std::string, std::string>> v1_mounts(const std::string& ro
     std::vector<std::pair<std::string, std::string>> out;
     std::string info;
     if (!fs::try_read_file("/proc/self/mountinfo", info)) return out;
-    std::istringstream lines(info);
-    std::string line;
-    while (std::getline(lines, line)) {
+    for (const auto& line : split(info, '\n')) {
+        // id parent major:minor root mountpoint options... - fstype source superoptions
         size_t dash = line.find(" - ");
         if (dash == std::string::npos) continue;
-        std::istringstream pre(line.substr(0, dash)), post(line.substr(dash + 3));
-        std::string id, parent, devno, mroot, mpoint, fstype, source, opts;
-        pre >> id >> parent >> devno >> mroot >> mpoint;
-        post >> fstype >> source >> opts;
-        if (fstype != "cgroup" || mpoint.rfind(root + "/", 0) != 0) continue;
+        auto pre = split(line.substr(0, dash), ' ');
+        auto post = split(line.substr(dash + 3), ' ');
+        if (pre.size() < 5 || post.size() < 3 || post[0] != "cgroup" || pre[4].rfind(root + "/", 0) != 0) continue;
         std::string controllers;
-        std::istringstream os(opts);
-        std::string o;
-        while (std::getline(os, o, ',')) {
+        for (const auto& o : split(post[2], ',')) {
             if (o == "rw" || o == "ro" || o == "clone_children" || o == "noprefix" || o.rfind("release_agent", 0) == 0 ||
                 o == "xattr")
                 continue;
             controllers += (controllers.empty() ? "" : ",") + o;
         }
-        out.emplace_back(controllers, mpoint);
+        out.emplace_back(controllers, pre[4]);
     }
     return out;
 }
 
-// Our own cgroup in a hierarchy, from /proc/self/cgroup ("" key for cgroup2).
 // This process's cgroup in each hierarchy (/proc/self/cgroup: "id:controllers:path"), keyed by
 // the controllers field ("" for the v2 hierarchy).
 std::map<std::string, std::string> own_cgroups() {
     std::map<std::string, std::string> own;
     std::string text;
     if (!fs::try_read_file("/proc/self/cgroup", text)) return own;
-    std::istringstream lines(text);
-    std::string line;
-    while (std::getline(lines, line)) {
+    for (const auto& line : split(text, '\n')) {
         size_t a = line.find(':'), b = line.find(':', a + 1);
         if (a == std::string::npos || b == std::string::npos) continue;
         own[line.substr(a + 1, b - a - 1)] = line.substr(b + 1);
@@ -186,9 +178,7 @@ nlohmann::json Manager::save() const {
 const Hierarchy* Manager::find(const std::string& controller) const {
     for (auto& h : hierarchies_) {
         if (controller.empty() ? h.unified() : false) return &h;
-        std::istringstream cs(h.controllers);
-        std::string c;
-        while (std::getline(cs, c, ','))
+        for (const auto& c : split(h.controllers, ','))
             if (c == controller) return &h;
     }
     return nullptr;

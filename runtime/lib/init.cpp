@@ -89,8 +89,14 @@ void run_steps(const Context& ctx) {
     bool own_mnt = (ctx.ns->new_flags & CLONE_NEWNS) || ctx.ns->joined(CLONE_NEWNS);
     rootfs::Setup setup{c, ctx.rootfs, ctx.cgroup, ctx.ns->new_user(), own_mnt, ctx.idmapped};
     UniqueFd rootfd = rootfs::prepare(setup);
-    send(ctx.sync_fd, kRunHooks);
-    std::string state = expect(ctx.sync_fd, kHooksDone);
+    // The parent runs prestart/createRuntime now and sends the state the container's own hooks
+    // get; with no hooks at all there is nothing to wait for.
+    const spec::Hooks& h = c.hooks;
+    std::string state;
+    if (!h.prestart.empty() || !h.create_runtime.empty() || !h.create_container.empty() || !h.start_container.empty()) {
+        send(ctx.sync_fd, kRunHooks);
+        state = expect(ctx.sync_fd, kHooksDone);
+    }
     hooks::run_all("createContainer", c.hooks.create_container, state);
     rootfs::enter(rootfd.get(), !own_mnt ? rootfs::Entry::Chroot
                                 : ctx.no_pivot ? rootfs::Entry::MoveRoot
