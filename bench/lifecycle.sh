@@ -7,7 +7,7 @@ bundle "$b" /bin/true
 set -- $(runtimes "$b")
 echo "== create / start / delete, $RUNS runs each"
 for name in "$@"; do
-  r="$(rt_bin "$name") --root $WORK/root-$name"
+  r="$(rt_bin "$name") --root $STATE/root-$name"
   # delete -f in the prepare steps: a no-op when nothing is there, and never left running.
   hyperfine -N --runs "$RUNS" --export-json "$WORK/create-$name.json" -n create \
     --prepare "sh -c '$r delete -f bench-lc 2>/dev/null || true'" "$r create -b $b bench-lc" >/dev/null

@@ -23,7 +23,7 @@ for name in "$@"; do
   while [ $i -lt "$n" ]; do
     i=$((i + 1))
     # -o: the container's init keeps create's stdio open, so no pipe may carry the number.
-    ${TIME:-/usr/bin/time} -o "$WORK/time-$name" -f %M "$(rt_bin "$name")" --root "$WORK/root-$name" create -b "$b" bench-mem \
+    ${TIME:-/usr/bin/time} -o "$WORK/time-$name" -f %M "$(rt_bin "$name")" --root "$STATE/root-$name" create -b "$b" bench-mem \
       </dev/null >/dev/null 2>&1
     rss=$(cat "$WORK/time-$name")
     rt "$name" start bench-mem

@@ -9,7 +9,7 @@ set -- $(runtimes "$b")
 echo "== run /bin/true, $RUNS runs each (wall per container)"
 for name in "$@"; do
   hyperfine -N --warmup 5 --runs "$RUNS" --export-json "$WORK/run-$name.json" \
-    -n "$name" "$(rt_bin "$name") --root $WORK/root-$name run -b $b bench-run" >/dev/null
+    -n "$name" "$(rt_bin "$name") --root $STATE/root-$name run -b $b bench-run" >/dev/null
 done
 hyperfine -N --warmup 5 --runs "$RUNS" --export-json "$WORK/run-floor.json" \
   -n floor "$WORK/floor $b/rootfs /bin/true" >/dev/null

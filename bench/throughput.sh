@@ -9,7 +9,7 @@ N=${N:-100}
 echo "== throughput: $N containers create+start+delete -f, containers/s"
 printf '%-6s' runtime; for p in 2 8 32; do printf ' %12s' "P=$p"; done; echo
 for name in "$@"; do
-  r="$(rt_bin "$name") --root $WORK/root-$name"
+  r="$(rt_bin "$name") --root $STATE/root-$name"
   printf '%-6s' "$name"
   for p in 2 8 32; do
     hyperfine --runs 3 --warmup 1 --export-json "$WORK/tp-$name-$p.json" \

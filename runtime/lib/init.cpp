@@ -1,6 +1,7 @@
 #include "init.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -121,11 +122,13 @@ void run_steps(const Context& ctx) {
         send(ctx.sync_fd, kReady);
         // From here errors go to stderr: nobody reads the socket any more.
         ::close(ctx.sync_fd);
-        // Blocks until `husk start` opens the other end.
-        UniqueFd fifo(::open(fs::fd_path(ctx.fifo_fd).c_str(), O_WRONLY | O_CLOEXEC));
-        if (!fifo) throw_errno("open exec.fifo");
-        if (::write(fifo.get(), "0", 1) != 1) throw_errno("write exec.fifo");
-        fifo.reset();
+        // Until `husk start` writes into exec.fifo (a writer that comes and goes, POLLHUP, also
+        // starts it, as any reader of runc's fifo does).
+        pollfd p{ctx.fifo_fd, POLLIN, 0};
+        while (::poll(&p, 1, -1) < 0)
+            if (errno != EINTR) throw_errno("wait on exec.fifo");
+        char byte;
+        if (::read(ctx.fifo_fd, &byte, 1) < 0) throw_errno("read exec.fifo");
         ::close(ctx.fifo_fd);
         hooks::run_all("startContainer", c.hooks.start_container, state);
     };

@@ -30,7 +30,7 @@ struct Context {
     const ns::Plan* ns = nullptr;
     const cgroups::Manager* cgroup = nullptr;
     int sync_fd = -1;
-    int fifo_fd = -1;     // O_PATH of exec.fifo
+    int fifo_fd = -1;     // exec.fifo's read end (O_NONBLOCK)
     int console_fd = -1;  // connected console socket when process.terminal
     int lock_fd = -1;     // the state dir lock, closed first thing
     int preserve_fds = 0;

@@ -134,7 +134,7 @@ void apply_process_settings(const spec::Process& p) {
 // the notify fd still has to reach the parent over the sync socket). Without no_new_privs the
 // kernel only lets a task holding CAP_SYS_ADMIN load a filter, so it must go in before the
 // user switch drops capabilities; then setgroups/setresuid/capset/prctl, the sync socket,
-// exec.fifo's open/write/close, startContainer hooks, close_range, rt_sigaction and execve all
+// the wait on exec.fifo (poll/read/close), startContainer hooks, close_range, rt_sigaction and execve all
 // run under the filter, and a profile that denies them fails the container with an error
 // naming the step, as with runc. Profiles made for runc (docker's default) allow them all.
 UniqueFd load_seccomp_before_user_switch(const spec::Process& p, const spec::Seccomp* s) {
