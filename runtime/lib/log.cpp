@@ -57,11 +57,26 @@ void error(const std::string& msg) {
 std::string now_rfc3339() {
     timespec ts{};
     clock_gettime(CLOCK_REALTIME, &ts);
-    tm t{};
-    gmtime_r(&ts.tv_sec, &t);
+    return rfc3339(ts);
+}
+
+std::string rfc3339(const timespec& ts) {
+    // UTC by hand: glibc's gmtime_r first loads the local time zone (/etc/localtime), four system
+    // calls on every create for a zone it does not use. Days to civil date: the proleptic
+    // Gregorian calendar in 400-year eras starting on March 1st.
+    long secs = ts.tv_sec, days = secs / 86400, rem = secs % 86400;
+    if (rem < 0) rem += 86400, --days;
+    days += 719468;
+    long era = (days >= 0 ? days : days - 146096) / 146097;
+    long doe = days - era * 146097;
+    long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    long mp = (5 * doy + 2) / 153;
+    long day = doy - (153 * mp + 2) / 5 + 1, month = mp < 10 ? mp + 3 : mp - 9;
+    long year = yoe + era * 400 + (month <= 2);
     char buf[64];
-    size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &t);
-    std::snprintf(buf + n, sizeof buf - n, ".%09ldZ", ts.tv_nsec);
+    std::snprintf(buf, sizeof buf, "%04ld-%02ld-%02ldT%02ld:%02ld:%02ld.%09ldZ", year, month, day, rem / 3600,
+                  rem / 60 % 60, rem % 60, ts.tv_nsec);
     return buf;
 }
 

@@ -13,6 +13,8 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "error.hpp"
 #include "fs.hpp"
 #include "mount_options.hpp"
@@ -119,26 +121,24 @@ void mount_cgroup(int rootfd, const spec::Mount& m, const std::string& dest, con
     tmp.data = {"mode=755"};
     UniqueFd tfd = make_fs("tmpfs", "tmpfs", tmp, dest);
     attach(tfd.get(), target.get(), dest);
+    // The tmpfs is new and ours alone, so its directories are made and opened through tfd
+    // directly, with no walk from the rootfs (and no symlink to meet).
     for (const auto& h : cg->hierarchies()) {
         std::string name = h.unified() ? "unified" : h.mountpoint.substr(h.mountpoint.rfind('/') + 1);
         std::string sub = dest + "/" + name;
-        UniqueFd t = fs::mkdir_all_in_root(rootfd, sub, fs::Kind::Directory);
+        if (::mkdirat(tfd.get(), name.c_str(), 0755) != 0 && errno != EEXIST) throw_errno("mkdir " + sub);
+        UniqueFd t(::openat(tfd.get(), name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (!t) throw_errno("open " + sub);
         UniqueFd b = make_bind(h.dir, false, sub);
         set_attrs(b.get(), MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC | (o.readonly ? MOUNT_ATTR_RDONLY : 0),
                   0, false, sub);
         attach(b.get(), t.get(), sub);
         // cpu,cpuacct is also reachable as cpu and cpuacct.
-        if (name.find(',') != std::string::npos) {
-            size_t pos = 0;
-            while (pos < name.size()) {
-                size_t c = name.find(',', pos);
-                if (c == std::string::npos) c = name.size();
-                std::string alias = dest + "/" + name.substr(pos, c - pos);
-                UniqueFd dirfd = fs::open_in_root(rootfd, dest, O_PATH | O_DIRECTORY);
-                ::symlinkat(name.c_str(), dirfd.get(), name.substr(pos, c - pos).c_str());
-                (void)alias;
-                pos = c + 1;
-            }
+        for (size_t pos = 0, c; name.find(',') != std::string::npos && pos < name.size(); pos = c + 1) {
+            c = std::min(name.find(',', pos), name.size());
+            std::string alias = name.substr(pos, c - pos);
+            if (::symlinkat(name.c_str(), tfd.get(), alias.c_str()) != 0 && errno != EEXIST)
+                throw_errno("symlink " + dest + "/" + alias);
         }
     }
     if (o.readonly) set_attrs(tfd.get(), MOUNT_ATTR_RDONLY, 0, false, dest);

@@ -1,0 +1,30 @@
+// Timestamps in state and log lines: UTC, RFC 3339, computed without the time zone files.
+#include <doctest/doctest.h>
+#include <time.h>
+
+#include <cstdio>
+#include <string>
+
+#include "log.hpp"
+
+namespace {
+std::string by_libc(time_t secs, long nsec) {
+    tm t{};
+    ::gmtime_r(&secs, &t);
+    char buf[64];
+    size_t n = ::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &t);
+    std::snprintf(buf + n, sizeof buf - n, ".%09ldZ", nsec);
+    return buf;
+}
+}  // namespace
+
+TEST_CASE("rfc3339 agrees with gmtime_r across leap years, century rules and day edges") {
+    CHECK(husk::log::rfc3339({0, 0}) == "1970-01-01T00:00:00.000000000Z");
+    CHECK(husk::log::rfc3339({951782400, 5}) == "2000-02-29T00:00:00.000000005Z");
+    CHECK(husk::log::rfc3339({4107542400, 0}) == "2100-03-01T00:00:00.000000000Z");
+    for (time_t s = -86400L * 800; s < 86400L * 366 * 140; s += 86400L * 7 + 3607)
+        REQUIRE(husk::log::rfc3339({s, 123}) == by_libc(s, 123));
+    timespec now{};
+    ::clock_gettime(CLOCK_REALTIME, &now);
+    CHECK(husk::log::rfc3339(now) == by_libc(now.tv_sec, now.tv_nsec));
+}
