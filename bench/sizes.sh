@@ -1,7 +1,6 @@
 #!/bin/sh
 # Benchmark 7: binary sizes (file size on disk, and the shared libraries each one loads).
 . "$(dirname "$0")/common.sh"
-trap - EXIT INT TERM
 SHIM=${HUSK_SHIM:-$REPO/build/shim/containerd-shim-husk-v2}
 echo "== binary sizes"
 printf '%-28s %10s %12s  %s\n' binary KiB stripped_KiB "shared libraries"
