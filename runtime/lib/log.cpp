@@ -74,7 +74,7 @@ std::string rfc3339(const timespec& ts) {
     long mp = (5 * doy + 2) / 153;
     long day = doy - (153 * mp + 2) / 5 + 1, month = mp < 10 ? mp + 3 : mp - 9;
     long year = yoe + era * 400 + (month <= 2);
-    char buf[64];
+    char buf[128];
     std::snprintf(buf, sizeof buf, "%04ld-%02ld-%02ldT%02ld:%02ld:%02ld.%09ldZ", year, month, day, rem / 3600,
                   rem / 60 % 60, rem % 60, ts.tv_nsec);
     return buf;

@@ -106,8 +106,7 @@ void check_proc_destination(const spec::Mount& m, const std::string& dest) {
 
 // The cgroup mount type: cgroup2 on a v2 host; on v1 and hybrid hosts a tmpfs with each
 // hierarchy's container directory bound into it, as runc lays it out.
-void mount_cgroup(int rootfd, const spec::Mount& m, const std::string& dest, const mounts::Options& o,
-                  const cgroups::Manager* cg) {
+void mount_cgroup(int rootfd, const std::string& dest, const mounts::Options& o, const cgroups::Manager* cg) {
     UniqueFd target = fs::mkdir_all_in_root(rootfd, dest, fs::Kind::Directory);
     if (!cg || cg->layout() == cgroups::Layout::V2) {
         mounts::Options fo = o;
@@ -190,7 +189,7 @@ void do_mount(int rootfd, size_t index, const spec::Mount& m, const Setup& s) {
     mounts::Options o = mounts::parse(m.options);
     bool bind = o.bind || m.type == "bind";
     if (m.type == "cgroup" && !bind) {
-        mount_cgroup(rootfd, m, dest, o, s.cgroup);
+        mount_cgroup(rootfd, dest, o, s.cgroup);
         return;
     }
     // A procfs or sysfs reached through a symlink of the image is where later writes to
