@@ -51,6 +51,28 @@ def test_hooks_run_in_order_with_state_on_stdin(husk, tmp_path):
     assert json.loads(last.split(" ", 1)[1])["status"] == "stopped"
 
 
+def test_poststart_hooks_run_after_the_process_is_executed(husk, tmp_path):
+    """The spec: poststart hooks are called after the user-specified process is executed. The
+    hook sees the container's pid already running the container's program, not husk."""
+    seen = tmp_path / "seen"
+    b = husk.bundle(["sleep", "30"])
+    cfg = read_config(b)
+    script = (f"pid=$(sed 's/.*\"pid\": *\\([0-9]*\\).*/\\1/'); "
+              f"cat /proc/$pid/comm > {seen}; readlink /proc/$pid/exe >> {seen}")
+    # A slow startContainer hook (run by init between start and execve) keeps init husk for a
+    # while: a poststart hook that did not wait for execve would see "husk".
+    cfg["hooks"] = {"poststart": [{"path": "/bin/sh", "args": ["sh", "-c", script]}],
+                    "startContainer": [{"path": "/bin/sh", "args": ["sh", "-c", "sleep 0.3"]}]}
+    write_config(b, cfg)
+    for _ in range(2):
+        cid = husk.new_id()
+        husk.cmd("create", "-b", b, cid, check=True)
+        husk.cmd("start", cid, check=True)
+        comm, exe = seen.read_text().split("\n")[:2]
+        assert comm == "sleep" and "husk" not in exe, (comm, exe)
+        husk.cmd("delete", "-f", cid, check=True)
+
+
 def test_hook_args_env_and_failure(husk, tmp_path):
     out = tmp_path / "args"
     b = husk.bundle(["true"])

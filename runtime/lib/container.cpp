@@ -366,6 +366,12 @@ void start(const std::string& root, const std::string& id) {
     ::unlink(dir.file("exec.fifo").c_str());
     if (::write(fifo.get(), "0", 1) != 1) throw_errno("write " + dir.file("exec.fifo"));
     if (auto cfg = r.poststart_hooks ? saved_config(dir) : std::nullopt) {
+        // Poststart hooks come after the user process is executed: init's read end is
+        // close-on-exec, so the last reader going away (POLLERR on this end; events 0 waits for
+        // nothing else) means execve has replaced init, or init has died.
+        pollfd p{fifo.get(), 0, 0};
+        while (::poll(&p, 1, -1) < 0)
+            if (errno != EINTR) throw_errno("wait for the container process to start");
         try {
             hooks::run_all("poststart", cfg->hooks.poststart, spec::state_to_oci_json(make_state(r, "running")));
         } catch (const std::exception& e) {

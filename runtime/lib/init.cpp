@@ -129,7 +129,7 @@ void run_steps(const Context& ctx) {
             if (errno != EINTR) throw_errno("wait on exec.fifo");
         char byte;
         if (::read(ctx.fifo_fd, &byte, 1) < 0) throw_errno("read exec.fifo");
-        ::close(ctx.fifo_fd);
+        // Left open: close-on-exec, its closing tells `start` that execve has happened.
         hooks::run_all("startContainer", c.hooks.start_container, state);
     };
     process::launch(p, launch);
