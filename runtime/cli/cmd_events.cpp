@@ -3,7 +3,7 @@
 #include <poll.h>
 
 #include <chrono>
-#include <iostream>
+#include <cstdio>
 #include <regex>
 
 #include <nlohmann/json.hpp>
@@ -46,7 +46,9 @@ std::optional<cgroups::Manager> live_cgroup(const std::string& root, const std::
 void emit(const std::string& type, const std::string& id, const nlohmann::json* data) {
     nlohmann::json e = {{"type", type}, {"id", id}};
     if (data) e["data"] = *data;
-    std::cout << e.dump() << std::endl;
+    // One line per event, flushed: a reader of a pipe sees each as it happens.
+    std::printf("%s\n", e.dump().c_str());
+    std::fflush(stdout);
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
 // features: the runtime-spec features.md document for what this build really does.
-#include <iostream>
+#include <cstdio>
 
 #include <nlohmann/json.hpp>
 
@@ -56,7 +56,7 @@ int cmd_features(const Globals&, std::vector<std::string> argv) {
     f["linux"] = linux;
     f["annotations"] = {{"io.github.husk.version", HUSK_VERSION}, {"io.github.husk.commit", HUSK_COMMIT},
                         {"io.github.husk.cgroup.layout", cgroups::layout_name(cgroups::detect_layout())}};
-    std::cout << f.dump(4) << "\n";
+    std::printf("%s\n", f.dump(4).c_str());
     return 0;
 }
 

@@ -4,7 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <iostream>
+#include <cstdio>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -53,7 +53,7 @@ int cmd_ps(const Globals& g, std::vector<std::string> argv) {
         if (!rec.cgroup.empty()) pids = cgroups::Manager::restore(rec.cgroup).pids();
     }
     if (format == "json") {
-        std::cout << nlohmann::json(pids).dump() << "\n";
+        std::printf("%s\n", nlohmann::json(pids).dump().c_str());
         return 0;
     }
     std::vector<std::string> ps_args(pos.begin() + 1, pos.end());
@@ -67,7 +67,7 @@ int cmd_ps(const Globals& g, std::vector<std::string> argv) {
     for (int i = 0; h >> col; ++i)
         if (col == "PID") pid_col = i;
     if (pid_col < 0) throw Error("ps: no PID column in the output of ps");
-    std::cout << header << "\n";
+    std::printf("%s\n", header.c_str());
     std::string line;
     while (std::getline(lines, line)) {
         std::istringstream l(line);
@@ -76,7 +76,7 @@ int cmd_ps(const Globals& g, std::vector<std::string> argv) {
         }
         try {
             pid_t p = static_cast<pid_t>(std::stol(field));
-            if (std::find(pids.begin(), pids.end(), p) != pids.end()) std::cout << line << "\n";
+            if (std::find(pids.begin(), pids.end(), p) != pids.end()) std::printf("%s\n", line.c_str());
         } catch (const std::exception&) {
         }
     }

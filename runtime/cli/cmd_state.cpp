@@ -1,6 +1,5 @@
 // state and list: what runc prints, in runc's shapes.
 #include <cstdio>
-#include <iostream>
 
 #include <nlohmann/json.hpp>
 
@@ -16,7 +15,7 @@ int cmd_state(const Globals& g, std::vector<std::string> argv) {
     auto pos = a.parse();
     if (a.help()) return print_usage("state CONTAINER-ID", "Print the container's state as JSON.");
     expect_args("state", pos, 1, 1);
-    std::cout << spec::state_to_runc_json(container::state(g.root, pos[0])) << "\n";
+    std::printf("%s\n", spec::state_to_runc_json(container::state(g.root, pos[0])).c_str());
     return 0;
 }
 
@@ -32,13 +31,13 @@ int cmd_list(const Globals& g, std::vector<std::string> argv) {
     if (format != "table" && format != "json") throw Error("--format: invalid format \"" + format + "\" (table or json)");
     auto states = container::list(g.root);
     if (quiet) {
-        for (auto& s : states) std::cout << s.id << "\n";
+        for (auto& s : states) std::printf("%s\n", s.id.c_str());
         return 0;
     }
     if (format == "json") {
         nlohmann::ordered_json arr = nlohmann::ordered_json::array();
         for (auto& s : states) arr.push_back(nlohmann::ordered_json::parse(spec::state_to_runc_json(s)));
-        std::cout << (states.empty() ? "null" : arr.dump()) << "\n";
+        std::printf("%s\n", states.empty() ? "null" : arr.dump().c_str());
         return 0;
     }
     size_t w = 2;

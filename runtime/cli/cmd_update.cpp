@@ -1,8 +1,6 @@
 // update: change the cgroup resources of a created, running or paused container, from runc's
 // flags or from a LinuxResources JSON (-r FILE, or - for stdin).
 #include <cmath>
-#include <iostream>
-#include <iterator>
 #include <regex>
 
 #include "args.hpp"
@@ -115,10 +113,8 @@ int cmd_update(const Globals& g, std::vector<std::string> argv) {
     if (!f.resources.empty()) {
         // As runc: the JSON replaces the flags.
         std::string text;
-        if (f.resources == "-")
-            text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
-        else if (!fs::try_read_file(f.resources, text))
-            throw_errno("--resources: read " + f.resources);
+        bool ok = f.resources == "-" ? fs::try_read_fd(0, text) : fs::try_read_file(f.resources, text);
+        if (!ok) throw_errno("--resources: read " + (f.resources == "-" ? std::string("standard input") : f.resources));
         r = spec::parse_resources(text);
     } else {
         r = from_flags(f);

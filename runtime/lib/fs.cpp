@@ -21,10 +21,14 @@ std::string read_file(const std::string& path) {
 bool try_read_file(const std::string& path, std::string& out) {
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) return false;
+    return try_read_fd(fd.get(), out);
+}
+
+bool try_read_fd(int fd, std::string& out) {
     out.clear();
     char buf[8192];
     for (;;) {
-        ssize_t n = ::read(fd.get(), buf, sizeof buf);
+        ssize_t n = ::read(fd, buf, sizeof buf);
         if (n < 0) {
             if (errno == EINTR) continue;
             return false;

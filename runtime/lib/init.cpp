@@ -13,6 +13,8 @@
 
 #include <linux/keyctl.h>
 
+#include <memory>
+
 #include "console.hpp"
 #include "error.hpp"
 #include "fs.hpp"
@@ -33,14 +35,15 @@ void send(int fd, char type, const std::string& text = {}) {
 }
 
 std::string expect(int fd, char type) {
-    std::string buf(1 << 16, '\0');
+    constexpr size_t kMax = 1 << 16;
+    auto buf = std::make_unique_for_overwrite<char[]>(kMax);  // not zero-filled: see recv_fd
     ssize_t n;
-    while ((n = ::recv(fd, buf.data(), buf.size(), 0)) < 0) {
+    while ((n = ::recv(fd, buf.get(), kMax, 0)) < 0) {
         if (errno != EINTR) throw_errno("sync with parent");
     }
     if (n == 0) throw Error("the parent husk process went away");
     if (buf[0] != type) throw Error(std::string("unexpected sync message '") + buf[0] + "'");
-    return buf.substr(1, n - 1);
+    return std::string(buf.get() + 1, n - 1);
 }
 
 void write_sysctls(const spec::Config& c) {

@@ -4,6 +4,7 @@
 #include <sys/un.h>
 
 #include <cstring>
+#include <memory>
 
 #include "error.hpp"
 
@@ -40,8 +41,10 @@ void send_fd(int sock, int fd, const std::string& data) {
 }
 
 UniqueFd recv_fd(int sock, std::string* data) {
-    std::string buf(1 << 16, '\0');
-    iovec iov{buf.data(), buf.size()};
+    // Not zero-filled: 64 KiB of memset faulted in 16 pages for messages of a few bytes.
+    constexpr size_t kMax = 1 << 16;
+    auto buf = std::make_unique_for_overwrite<char[]>(kMax);
+    iovec iov{buf.get(), kMax};
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
     msghdr msg{};
     msg.msg_iov = &iov;
@@ -52,7 +55,7 @@ UniqueFd recv_fd(int sock, std::string* data) {
     while ((n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC)) < 0) {
         if (errno != EINTR) throw_errno("receive file descriptor");
     }
-    if (data) data->assign(buf.data(), n);
+    if (data) data->assign(buf.get(), n);
     for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
         if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
             int fd;
