@@ -379,3 +379,42 @@ def test_swap_limit_is_converted_on_v2_and_direct_on_v1(husk):
         assert cg_read(pid, "memory", "memory.memsw.limit_in_bytes") == str(96 * MB)
         husk.cmd("update", "--memory-swap", "128m", cid, check=True)
         assert cg_read(pid, "memory", "memory.memsw.limit_in_bytes") == str(128 * MB)
+
+
+def test_a_cgroup_with_processes_or_frozen_is_refused(husk):
+    """As runc since 1.1: a container's cgroup must be its own. Joining one with processes would
+    put this config's limits and device rules on them; init would hang in a frozen one."""
+    path = f"/husk-own-{os.getpid()}"
+    first, second = husk.new_id(), husk.new_id()
+    b = husk.bundle(["sleep", "1000"], lambda cfg: cfg["linux"].__setitem__("cgroupsPath", path))
+    made = []
+    try:
+        husk.cmd("create", "-b", b, first, check=True)
+        pid = husk.state(first)["pid"]
+        r = husk.cmd("create", "-b", b, second)
+        assert r.returncode == 1
+        assert "linux.cgroupsPath" in r.stderr and "is not empty: 1 process(es) found" in r.stderr
+        assert husk.state(second) is None
+        # The first container is untouched: still in its cgroup, which still exists.
+        assert cg_dir(pid, "pids" if not V2 else "memory").endswith(path)
+        assert husk.status(first) == "created"
+        husk.cmd("delete", "-f", first, check=True)
+
+        # An empty but frozen cgroup (made here, by the test) is refused as well.
+        freezer = "/sys/fs/cgroup" + path if V2 else "/sys/fs/cgroup/freezer" + path
+        os.mkdir(freezer)
+        made.append(freezer)
+        with open(os.path.join(freezer, "cgroup.freeze" if V2 else "freezer.state"), "w") as f:
+            f.write("1" if V2 else "FROZEN")
+        r = husk.cmd("create", "-b", b, second)
+        assert r.returncode == 1 and "is frozen" in r.stderr
+        assert husk.state(second) is None
+        # Nothing was made in the other hierarchies either.
+        assert [d for d in glob.glob(f"/sys/fs/cgroup/*{path}") + glob.glob(f"/sys/fs/cgroup{path}")] == [freezer]
+    finally:
+        husk.cmd("delete", "-f", first)
+        husk.cmd("delete", "-f", second)
+        for d in made:
+            with open(os.path.join(d, "cgroup.freeze" if V2 else "freezer.state"), "w") as f:
+                f.write("0" if V2 else "THAWED")
+            os.rmdir(d)

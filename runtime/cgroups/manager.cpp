@@ -185,6 +185,32 @@ const Hierarchy* Manager::find(const std::string& controller) const {
 }
 
 void Manager::create() {
+    // As runc (since 1.1): a container gets a cgroup of its own. Joining one with processes
+    // would apply this config's limits and device rules to them (think of a container named
+    // after a systemd slice), and init would hang in a frozen one.
+    for (auto& h : hierarchies_) {
+        struct stat st;
+        if (::stat(h.dir.c_str(), &st) != 0) continue;
+        std::string text;
+        fs::try_read_file(h.dir + "/cgroup.procs", text);
+        if (size_t n = split(text, '\n').size())
+            throw Error("linux.cgroupsPath: cgroup " + h.dir + " is not empty: " + std::to_string(n) +
+                        " process(es) found");
+        bool freezer = h.controllers == "freezer" || h.controllers.rfind("freezer,", 0) == 0 ||
+                       h.controllers.find(",freezer") != std::string::npos;
+        if ((freezer && read(h.dir, "freezer.state").value_or("THAWED") != "THAWED") ||
+            (h.unified() && read(h.dir, "cgroup.freeze").value_or("0") == "1"))
+            throw Error("linux.cgroupsPath: cgroup " + h.dir + " is frozen");
+    }
+    try {
+        make_dirs();
+    } catch (...) {
+        destroy();
+        throw;
+    }
+}
+
+void Manager::make_dirs() {
     for (auto& h : hierarchies_) {
         struct stat st;
         if (::stat(h.dir.c_str(), &st) == 0) {

@@ -43,6 +43,8 @@ public:
     const std::vector<Hierarchy>& hierarchies() const { return hierarchies_; }
     const Hierarchy* find(const std::string& controller) const;
 
+    // Makes the container's directory in every hierarchy (and parents as needed). Refuses an
+    // existing one that has processes or is frozen; on failure removes what it made.
     void create();
     // Validates and writes linux.resources into every controller it needs. `initial` (create)
     // also sets the device rules; `husk update` leaves them as they are. A resource the host
@@ -66,6 +68,7 @@ public:
     void signal_all(int sig) const;
 
 private:
+    void make_dirs();
     Layout layout_ = Layout::V2;
     std::string path_;
     std::vector<Hierarchy> hierarchies_;

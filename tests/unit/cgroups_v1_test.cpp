@@ -141,3 +141,25 @@ TEST_CASE("v1 stats read the controllers' files in runc's shape") {
     REQUIRE(s["blkio"]["ioServiceBytesRecursive"].size() == 2);
     CHECK(s["blkio"]["ioServiceBytesRecursive"][1] == nlohmann::json({{"major", 8}, {"minor", 0}, {"op", "Write"}, {"value", 20}}));
 }
+
+TEST_CASE("create refuses a cgroup with processes and removes what it made when a mkdir fails") {
+    FakeCgroup fake;
+    fake.file("pids/c/cgroup.procs", "4242\n");
+    nlohmann::json busy = nlohmann::json::array(
+        {{{"controllers", "memory"}, {"mountpoint", fake.dir() + "/memory"}, {"dir", fake.dir() + "/memory/c"}},
+         {{"controllers", "pids"}, {"mountpoint", fake.dir() + "/pids"}, {"dir", fake.dir() + "/pids/c"}}});
+    Manager m = Manager::restore({{"layout", "v1"}, {"path", "/c"}, {"hierarchies", busy}});
+    CHECK_THROWS_WITH(m.create(), doctest::Contains("is not empty: 1 process(es) found"));
+    CHECK_FALSE(std::filesystem::exists(fake.dir() + "/memory/c"));  // checked before any mkdir
+
+    // The second hierarchy's mountpoint is a file: its mkdir fails after the first one's worked.
+    fake.file("blocked", "");
+    nlohmann::json half = nlohmann::json::array(
+        {{{"controllers", "cpu"}, {"mountpoint", fake.dir() + "/cpu"}, {"dir", fake.dir() + "/cpu/c"}},
+         {{"controllers", "freezer"}, {"mountpoint", fake.dir() + "/blocked"}, {"dir", fake.dir() + "/blocked/c"}}});
+    std::filesystem::create_directories(fake.dir() + "/cpu");
+    Manager h = Manager::restore({{"layout", "v1"}, {"path", "/c"}, {"hierarchies", half}});
+    std::string expected = "create cgroup " + fake.dir() + "/blocked/c";
+    CHECK_THROWS_WITH(h.create(), doctest::Contains(expected.c_str()));
+    CHECK_FALSE(std::filesystem::exists(fake.dir() + "/cpu/c"));
+}
