@@ -44,6 +44,10 @@ static const char *masked[] = {"/proc/acpi", "/proc/asound", "/proc/kcore", "/pr
 			       "/proc/sched_debug", "/sys/firmware", "/proc/scsi"};
 static const char *readonly[] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"};
 
+/* v1/hybrid: what the child binds under /sys/fs/cgroup (name there, source on the host). */
+static char bind_name[16][256], bind_src[16][512];
+static int nbinds;
+
 static int child(char **argv)
 {
 	const char *rootfs = argv[1];
@@ -64,12 +68,22 @@ static int child(char **argv)
 	mnt("shm", "dev/shm", "tmpfs", MS_NOSUID | MS_NOEXEC | MS_NODEV, "mode=1777,size=65536k");
 	mnt("mqueue", "dev/mqueue", "mqueue", MS_NOSUID | MS_NOEXEC | MS_NODEV, NULL);
 	mnt("sysfs", "sys", "sysfs", MS_NOSUID | MS_NOEXEC | MS_NODEV | MS_RDONLY, NULL);
-	/* cgroup2 where the host has it alone; otherwise one read-only tmpfs stands in for the v1
-	 * hierarchies (fewer mounts than a runtime makes: the floor stays a lower bound). */
-	if (stat("/sys/fs/cgroup/cgroup.controllers", &st) == 0)
+	/* cgroup2 where the host has it alone; otherwise the runtimes' layout: a tmpfs with each
+	 * hierarchy bound into it read-only (the container's own cgroup with -c, else the
+	 * hierarchy's root), then the tmpfs made read-only. */
+	if (stat("/sys/fs/cgroup/cgroup.controllers", &st) == 0) {
 		mnt("cgroup", "sys/fs/cgroup", "cgroup2", MS_NOSUID | MS_NOEXEC | MS_NODEV | MS_RDONLY, NULL);
-	else
-		mnt("tmpfs", "sys/fs/cgroup", "tmpfs", MS_NOSUID | MS_NOEXEC | MS_NODEV | MS_RDONLY, "mode=755");
+	} else {
+		const unsigned long ro = MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NOEXEC | MS_NODEV;
+		mnt("tmpfs", "sys/fs/cgroup", "tmpfs", MS_NOSUID | MS_NOEXEC | MS_NODEV, "mode=755");
+		for (int i = 0; i < nbinds; i++) {
+			snprintf(p, sizeof p, "sys/fs/cgroup/%s", bind_name[i]);
+			mkdirs(p);
+			mnt(bind_src[i], p, NULL, MS_BIND, NULL);
+			mnt(NULL, p, NULL, ro, NULL);
+		}
+		mnt(NULL, "sys/fs/cgroup", NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NOEXEC | MS_NODEV, NULL);
+	}
 
 	static const struct { const char *name; unsigned maj, min; } devs[] = {
 		{"dev/null", 1, 3}, {"dev/zero", 1, 5}, {"dev/full", 1, 7},
@@ -189,6 +203,27 @@ int main(int argc, char **argv)
 			args.flags |= CLONE_INTO_CGROUP;
 			args.cgroup = (uint64_t)fd;
 		}
+	}
+	if (stat("/sys/fs/cgroup/cgroup.controllers", &(struct stat){0}) != 0) {
+		DIR *d = opendir("/sys/fs/cgroup");
+		struct dirent *e;
+		if (!d)
+			die("opendir", "/sys/fs/cgroup");
+		while ((e = readdir(d)) && nbinds < 16) {
+			char probe[600];
+			struct stat st;
+			snprintf(probe, sizeof probe, "/sys/fs/cgroup/%s/cgroup.procs", e->d_name);
+			if (e->d_name[0] == '.' || e->d_type != DT_DIR || stat(probe, &st) != 0)
+				continue;
+			snprintf(bind_name[nbinds], sizeof bind_name[0], "%s", e->d_name);
+			snprintf(bind_src[nbinds], sizeof bind_src[0], "/sys/fs/cgroup/%s", e->d_name);
+			for (int i = 0; i < ndirs; i++) /* its own cgroup in this hierarchy, with -c */
+				if (strncmp(dirs[i], bind_src[nbinds], strlen(bind_src[nbinds])) == 0 &&
+				    dirs[i][strlen(bind_src[nbinds])] == '/')
+					snprintf(bind_src[nbinds], sizeof bind_src[0], "%.500s", dirs[i]);
+			nbinds++;
+		}
+		closedir(d);
 	}
 	if (pipe2(go, O_CLOEXEC) < 0)
 		die("pipe", NULL);
