@@ -1,15 +1,32 @@
 // cgroup v1 devices: deny everything, then the spec's rules in order, then the devices runc
 // allows in every container.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <map>
+
 #include "cgroups/convert.hpp"
 #include "controllers.hpp"
+#include "error.hpp"
+#include "unique_fd.hpp"
 
 namespace husk::cgroups::v1 {
 namespace {
 
 bool wanted(const spec::Resources&) { return true; }
 
+// One rule per write(2), as the kernel takes them; each file is opened once (a dozen rules
+// for the default devices alone).
 void apply(const spec::Resources& r, const std::string& dir) {
-    for (auto& [file, line] : device_writes(r.devices)) set(dir, file, line, "linux.resources.devices");
+    std::map<std::string, UniqueFd> open_files;
+    for (auto& [file, line] : device_writes(r.devices)) {
+        UniqueFd& fd = open_files[file];
+        std::string path = dir + "/" + file;
+        if (!fd) fd.reset(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+        if (!fd) throw_errno("linux.resources.devices: open " + path);
+        if (::write(fd.get(), line.data(), line.size()) != static_cast<ssize_t>(line.size()))
+            throw_errno("linux.resources.devices: write \"" + line + "\" to " + path);
+    }
 }
 
 void stats(const std::string&, Json&) {}
