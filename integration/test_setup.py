@@ -98,6 +98,49 @@ def test_user_namespace_mappings(husk):
     assert ns_inode(pid, "user") != ns_inode("self", "user")
 
 
+def test_joining_a_user_namespace_by_path_with_new_namespaces(husk):
+    """Namespaces belong to the user namespace they are made in: a container joining another's
+    user namespace gets mount, pid, net, ipc and uts namespaces owned by it, so its root there
+    can mount /proc, set the hostname and make its rootfs (this failed with EPERM before)."""
+    def userns(cfg):
+        cfg["linux"]["namespaces"].append({"type": "user"})
+        cfg["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+        cfg["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 200000, "size": 65536}]
+        cfg["linux"].pop("resources", None)
+
+    first = husk.new_id()
+    b = husk.bundle(["sleep", "100"], userns)
+    d = b
+    while d != "/tmp":
+        os.chmod(d, 0o755)
+        d = os.path.dirname(d)
+    husk.cmd("run", "-d", "-b", b, first, check=True)
+    owner = husk.state(first)["pid"]
+
+    def join(cfg):
+        cfg["linux"]["namespaces"].append({"type": "user", "path": f"/proc/{owner}/ns/user"})
+        cfg["linux"].pop("resources", None)
+        cfg["hostname"] = "joined"
+
+    second = husk.new_id()
+    b2 = husk.bundle(["sleep", "100"], join)
+    d = b2
+    while d != "/tmp":
+        os.chmod(d, 0o755)
+        d = os.path.dirname(d)
+    husk.cmd("run", "-d", "-b", b2, second, check=True)
+    pid = husk.state(second)["pid"]
+    assert ns_inode(pid, "user") == ns_inode(owner, "user")
+    for kind in ("mnt", "pid", "net", "ipc", "uts"):
+        assert ns_inode(pid, kind) != ns_inode(owner, kind) != ns_inode("self", kind)
+    # Root of the joined namespace (its mapping: host uid 100000), not an unmapped host root.
+    assert proc_status(pid)["Uid"].split()[0] == "100000"
+    r = husk.cmd("exec", second, "sh", "-c", "hostname; mount | grep -c '^proc on /proc type proc'")
+    assert r.returncode == 0 and r.stdout.split() == ["joined", "1"], (r.stdout, r.stderr)
+    husk.cmd("delete", "-f", second, check=True)
+    husk.cmd("delete", "-f", first, check=True)
+
+
 def test_read_only_rootfs_rejects_writes(husk):
     r = husk.run_output(husk.bundle(["sh", "-c", "touch /newfile"]))
     assert r.returncode != 0 and "Read-only file system" in r.stderr

@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -123,6 +124,60 @@ std::string recv_msg(int fd, char& type, UniqueFd* passed = nullptr) {
     }
     type = buf[0];
     return buf.substr(1);
+}
+
+// Starts init. New namespaces belong to the user namespace of the process that makes them, so
+// with a user namespace joined by path and others to create, a helper joins it first and clones
+// init from inside it, as its sibling (CLONE_PARENT): init is still our child. As runc's stages.
+pid_t clone_init(uint64_t flags, int cgfd, init::Context& ctx, UniqueFd& parent_sock, int child_sock, int& pidfd) {
+    const ns::Join* user = nullptr;
+    for (auto& j : ctx.ns->joins)
+        if (j.flag == CLONE_NEWUSER) user = &j;
+    constexpr uint64_t kOwned = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID;
+    if (!user || !(flags & kOwned)) {
+        pid_t pid = proc::clone3(flags, &pidfd, cgfd);
+        if (pid == 0) {
+            parent_sock.reset();
+            init::run(ctx);
+        }
+        return pid;
+    }
+    ctx.user_joined = true;
+    pid_t helper = proc::clone3(0);
+    if (helper < 0) return -1;
+    if (helper == 0) {
+        parent_sock.reset();
+        try {
+            // husk's image inside a user namespace other processes may share: not theirs to
+            // ptrace or to open /proc/<pid>/exe of (CVE-2019-5736), here and in init.
+            if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) throw_errno("prctl(PR_SET_DUMPABLE)");
+            ::close(ctx.lock_fd);
+            if (::setns(user->fd.get(), CLONE_NEWUSER) != 0) throw_errno("join user namespace");
+            int fd = -1;
+            pid_t pid = proc::clone3(flags | CLONE_PARENT, &fd, cgfd);
+            if (pid < 0) throw_errno("clone3 container init");
+            if (pid == 0) init::run(ctx);
+            unix_socket::send_fd(child_sock, fd, "P" + std::to_string(pid));
+        } catch (const std::exception& e) {
+            std::string m = std::string(1, init::kError) + e.what();
+            ::send(child_sock, m.data(), m.size(), MSG_NOSIGNAL);
+        }
+        _exit(0);
+    }
+    char type = 0;
+    UniqueFd got;
+    std::string body;
+    try {
+        body = recv_msg(parent_sock.get(), type, &got);
+    } catch (...) {
+        ::waitpid(helper, nullptr, 0);
+        throw;
+    }
+    ::waitpid(helper, nullptr, 0);
+    if (type == init::kError) throw Error(body);
+    if (type != 'P' || !got) throw Error("container init was not started");
+    pidfd = got.release();
+    return static_cast<pid_t>(std::stol(body));
 }
 
 }  // namespace
@@ -269,12 +324,8 @@ Created create(const CreateOptions& opt) {
     ctx.idmapped = &idmapped;
 
     int pidfd = -1;
-    pid_t pid = proc::clone3(flags, &pidfd, cgfd.get());
+    pid_t pid = clone_init(flags, cgfd.get(), ctx, parent_sock, child_sock.get(), pidfd);
     if (pid < 0) throw_errno("clone3 container init");
-    if (pid == 0) {
-        parent_sock.reset();
-        init::run(ctx);
-    }
     Created out;
     out.pid = pid;
     out.pidfd.reset(pidfd);

@@ -66,9 +66,10 @@ void run_steps(const Context& ctx) {
     const spec::Process& p = *c.process;
     ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     ::close(ctx.lock_fd);
-    ns::join(*ctx.ns, true);
+    if (!ctx.user_joined) ns::join(*ctx.ns, true);
     expect(ctx.sync_fd, kGo);
-    if (ctx.ns->new_user()) {
+    bool in_user_ns = ctx.ns->new_user() || ctx.ns->joined(CLONE_NEWUSER);
+    if (in_user_ns) {
         // Become the namespace's root so that mounts and devices belong to it.
         if (::setresgid(0, 0, 0) != 0) throw_errno("setgid 0 in the user namespace");
         if (::setresuid(0, 0, 0) != 0) throw_errno("setuid 0 in the user namespace");
@@ -91,7 +92,7 @@ void run_steps(const Context& ctx) {
     if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) throw_errno("prctl(PR_SET_DUMPABLE)");
 
     bool own_mnt = (ctx.ns->new_flags & CLONE_NEWNS) || ctx.ns->joined(CLONE_NEWNS);
-    rootfs::Setup setup{c, ctx.rootfs, ctx.cgroup, ctx.ns->new_user(), own_mnt, ctx.idmapped};
+    rootfs::Setup setup{c, ctx.rootfs, ctx.cgroup, in_user_ns, own_mnt, ctx.idmapped};
     UniqueFd rootfd = rootfs::prepare(setup);
     // The parent runs prestart/createRuntime now and sends the state the container's own hooks
     // get; with no hooks at all there is nothing to wait for.

@@ -37,6 +37,7 @@ struct Context {
     bool no_pivot = false;
     bool no_new_keyring = false;
     bool join_cgroup_ns = false;  // unshare(CLONE_NEWCGROUP) after the parent placed us
+    bool user_joined = false;     // cloned inside the joined user namespace already
     std::vector<std::string> extra_env;
     const std::map<size_t, UniqueFd>* idmapped = nullptr;
 };

@@ -273,7 +273,7 @@ void setup_dev(int rootfd, const Setup& s) {
     const spec::Config& c = s.config;
     if (!binds_host_dev(c)) {
         for (const auto& d : kDefaultDevices)
-            make_device(rootfd, d.path, S_IFCHR, d.major, d.minor, 0666, 0, 0, s.new_user_ns);
+            make_device(rootfd, d.path, S_IFCHR, d.major, d.minor, 0666, 0, 0, s.user_ns);
         UniqueFd devdir = fs::mkdir_all_in_root(rootfd, "/dev", fs::Kind::Directory);
         UniqueFd dev(::openat(devdir.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
         const std::pair<const char*, const char*> links[] = {{"/proc/self/fd", "fd"},
@@ -292,7 +292,7 @@ void setup_dev(int rootfd, const Setup& s) {
         mode_t type = d.type == "b" ? S_IFBLK : d.type == "p" ? S_IFIFO : S_IFCHR;
         mode_t perm = d.file_mode.value_or(0666) & 07777;
         make_device(rootfd, d.path, type, static_cast<unsigned>(d.major), static_cast<unsigned>(d.minor), perm,
-                    d.uid.value_or(0), d.gid.value_or(0), s.new_user_ns && d.type != "p");
+                    d.uid.value_or(0), d.gid.value_or(0), s.user_ns && d.type != "p");
     }
 }
 

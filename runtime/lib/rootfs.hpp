@@ -16,7 +16,7 @@ struct Setup {
     const spec::Config& config;
     std::string rootfs;  // absolute host path
     const cgroups::Manager* cgroup = nullptr;
-    bool new_user_ns = false;
+    bool user_ns = false;  // in a user namespace (new or joined): devices are bind mounts
     // Without a mount namespace of its own the container's mounts are made in the caller's
     // namespace (as runc does), the host's propagation is left alone, and the root is chroot'ed.
     bool own_mount_ns = true;
