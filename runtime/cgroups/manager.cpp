@@ -155,6 +155,7 @@ Manager Manager::plan(const std::string& cgroups_path, const std::string& id, co
 
 Manager Manager::restore(const nlohmann::json& saved) {
     Manager m;
+    if (!saved.is_object()) return m;  // a container without cgroups (rootless)
     std::string layout = saved.value("layout", "v2");
     m.layout_ = layout == "v1" ? Layout::V1 : layout == "hybrid" ? Layout::Hybrid : Layout::V2;
     m.path_ = saved.value("path", "");

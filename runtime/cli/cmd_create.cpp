@@ -28,6 +28,7 @@ int cmd_create(const Globals& g, std::vector<std::string> argv) {
     expect_args("create", pos, 1, 1);
     if (g.systemd_cgroup) throw Error("--systemd-cgroup: the systemd cgroup driver is not supported yet");
     opt.root = g.root;
+    opt.rootless = g.rootless_mode;
     opt.id = pos[0];
     container::create(opt);
     return 0;

@@ -57,7 +57,10 @@ ojson default_spec(bool rootless) {
         linux["gidMappings"] = {{{"containerID", 0}, {"hostID", ::getgid()}, {"size", 1}}};
     }
     ojson nss = ojson::array();
-    for (const char* t : {"pid", "network", "ipc", "uts", "mount", "cgroup"}) nss.push_back({{"type", t}});
+    // Rootless as runc's: the host's network (no netns a user could wire up) and no cgroup
+    // namespace (there may be no cgroup of its own to root it at).
+    for (const char* t : {"pid", "network", "ipc", "uts", "mount", "cgroup"})
+        if (!rootless || (std::string(t) != "network" && std::string(t) != "cgroup")) nss.push_back({{"type", t}});
     if (rootless) nss.push_back({{"type", "user"}});
     linux["namespaces"] = nss;
     linux["maskedPaths"] = {"/proc/acpi",         "/proc/asound",    "/proc/kcore",       "/proc/keys",

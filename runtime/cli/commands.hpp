@@ -15,6 +15,7 @@ struct Globals {
     bool debug = false;
     bool systemd_cgroup = false;
     std::string rootless = "auto";
+    bool rootless_mode = false;  // --rootless true, or auto and not root
 };
 
 using Command = int (*)(const Globals&, std::vector<std::string>);

@@ -1,7 +1,10 @@
 // husk: the command line. Global flags, then one command; errors are reported here, once.
 #include <seccomp.h>
 
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -86,7 +89,8 @@ int main(int argc, char** argv) {
     try {
         std::string criu;
         Args ga(globals);
-        ga.value({"root"}, &g.root);
+        std::string root_flag;
+        ga.value({"root"}, &root_flag);
         ga.value({"log"}, &g.log);
         ga.value({"log-format"}, &g.log_format);
         ga.value({"rootless"}, &g.rootless);
@@ -108,6 +112,11 @@ int main(int argc, char** argv) {
         }
         if (g.rootless != "auto" && g.rootless != "true" && g.rootless != "false")
             throw Error("--rootless: invalid value \"" + g.rootless + "\" (auto, true or false)");
+        g.rootless_mode = g.rootless == "true" || (g.rootless == "auto" && ::geteuid() != 0);
+        // As runc: a user other than root keeps its state in $XDG_RUNTIME_DIR.
+        const char* xdg = std::getenv("XDG_RUNTIME_DIR");
+        if (!root_flag.empty()) g.root = root_flag;
+        else if (::geteuid() != 0 && xdg && *xdg) g.root = std::string(xdg) + "/husk";
         for (const auto& c : kCommands) {
             if (args[cmd] != c.name) continue;
             std::vector<std::string> rest(args.begin() + static_cast<long>(cmd) + 1, args.end());

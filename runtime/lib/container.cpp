@@ -126,6 +126,12 @@ std::string recv_msg(int fd, char& type, UniqueFd* passed = nullptr) {
     return buf.substr(1);
 }
 
+// Whether linux.resources asks for anything but device rules.
+bool wants_limits(const spec::Resources& r) {
+    return r.memory || r.cpu || r.pids_limit || r.block_io || !r.hugepage_limits.empty() || r.network ||
+           !r.rdma.empty() || !r.unified.empty();
+}
+
 // Starts init. New namespaces belong to the user namespace of the process that makes them, so
 // with a user namespace joined by path and others to create, a helper joins it first and clones
 // init from inside it, as its sibling (CLONE_PARENT): init is still our child. As runc's stages.
@@ -281,9 +287,20 @@ Created create(const CreateOptions& opt) {
 
     const spec::Linux* lx = config.linux ? &*config.linux : nullptr;
     cgroups::Manager cg = cgroups::Manager::plan(lx ? lx->cgroups_path : "", opt.id);
-    cg.create();
+    bool use_cgroups = true;
+    try {
+        cg.create();
+    } catch (const Error& e) {
+        if (!opt.rootless) throw;
+        // Device rules need no cgroup here: an unprivileged user namespace cannot mknod.
+        if (lx && lx->resources && wants_limits(*lx->resources))
+            throw Error(std::string("linux.resources: a rootless container needs cgroups for its limits: ") + e.what());
+        log::debug(std::string("rootless: running without cgroups: ") + e.what());
+        cg = cgroups::Manager::restore(nlohmann::json::object());
+        use_cgroups = false;
+    }
     rollback.add([cg]() mutable { cg.destroy(); });
-    if (lx && lx->resources) cg.apply(*lx->resources);
+    if (use_cgroups && lx && lx->resources) cg.apply(*lx->resources);
 
     // Sockets passed by systemd-style activation go to the container too.
     int preserve = opt.preserve_fds;
@@ -358,7 +375,7 @@ Created create(const CreateOptions& opt) {
     rec.poststart_hooks = !config.hooks.poststart.empty();
     rec.poststop_hooks = !config.hooks.poststop.empty();
     rec.host_mounts = !(plan.new_flags & CLONE_NEWNS) && !plan.joined(CLONE_NEWNS);
-    rec.cgroup = cg.save();
+    if (use_cgroups) rec.cgroup = cg.save();
     send_msg(parent_sock.get(), init::kGo);
 
     for (;;) {
@@ -511,6 +528,7 @@ void pause(const std::string& root, const std::string& id) {
     Record r = dir.load();
     std::string st = status_of(dir, r);
     if (st != "running") throw Error("cannot pause container \"" + id + "\": it is " + st + ", not running");
+    if (r.cgroup.empty()) throw Error("cannot pause container \"" + id + "\": it has no cgroup (rootless)");
     cgroups::Manager::restore(r.cgroup).freeze();
 }
 

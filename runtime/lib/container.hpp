@@ -25,6 +25,9 @@ struct CreateOptions {
     bool no_new_keyring = false;
     int preserve_fds = 0;
     bool foreground = false;  // `run`: the caller keeps the child and handles the console itself
+    // Rootless (--rootless, or not root): cgroups husk may not create are done without, as long
+    // as the config asks for no resource limits (runc's rule).
+    bool rootless = false;
 };
 
 // What `run` needs to supervise the container it created.

@@ -75,8 +75,22 @@ std::string format_id_map(const std::vector<spec::IdMapping>& maps) {
 
 void write_id_maps(pid_t pid, const std::vector<spec::IdMapping>& uids, const std::vector<spec::IdMapping>& gids) {
     std::string base = "/proc/" + std::to_string(pid) + "/";
-    if (!uids.empty()) fs::write_file(base + "uid_map", format_id_map(uids), O_WRONLY);
-    if (!gids.empty()) fs::write_file(base + "gid_map", format_id_map(gids), O_WRONLY);
+    // Without privilege the kernel takes one line mapping our own ids, and a gid_map only once
+    // setgroups is denied in the namespace.
+    bool privileged = ::geteuid() == 0;
+    auto write = [&](const char* file, const std::string& text, const char* field) {
+        try {
+            fs::write_file(base + file, text, O_WRONLY);
+        } catch (const Error& e) {
+            if (privileged) throw;
+            throw Error(std::string(field) + ": without root, husk can map only its own id (" +
+                        std::to_string(std::string(file) == "uid_map" ? ::geteuid() : ::getegid()) +
+                        ", size 1): " + e.what());
+        }
+    };
+    if (!uids.empty()) write("uid_map", format_id_map(uids), "linux.uidMappings");
+    if (!privileged && !gids.empty()) fs::write_file(base + "setgroups", "deny", O_WRONLY);
+    if (!gids.empty()) write("gid_map", format_id_map(gids), "linux.gidMappings");
 }
 
 void join(const Plan& plan, bool user_only) {

@@ -33,7 +33,8 @@ struct Plan {
 // Opens every `path` namespace up front so that a bad path fails before anything is created.
 Plan plan(const spec::Linux* linux);
 
-// Writes /proc/<pid>/{uid_map,setgroups,gid_map} for a child in a new user namespace.
+// Writes /proc/<pid>/{uid_map,setgroups,gid_map} for a child in a new user namespace
+// (setgroups "deny" only when not root, which the kernel requires then).
 void write_id_maps(pid_t pid, const std::vector<spec::IdMapping>& uids, const std::vector<spec::IdMapping>& gids);
 std::string format_id_map(const std::vector<spec::IdMapping>& maps);
 

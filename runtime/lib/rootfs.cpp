@@ -105,9 +105,16 @@ void check_proc_destination(const spec::Mount& m, const std::string& dest) {
 }
 
 // The cgroup mount type: cgroup2 on a v2 host; on v1 and hybrid hosts a tmpfs with each
-// hierarchy's container directory bound into it, as runc lays it out.
+// hierarchy's container directory bound into it, as runc lays it out. A rootless container
+// without cgroups of its own sees the host's tree read-only, as its user does.
 void mount_cgroup(int rootfd, const std::string& dest, const mounts::Options& o, const cgroups::Manager* cg) {
     UniqueFd target = fs::mkdir_all_in_root(rootfd, dest, fs::Kind::Directory);
+    if (cg && cg->hierarchies().empty()) {
+        UniqueFd b = make_bind("/sys/fs/cgroup", true, dest);
+        set_attrs(b.get(), MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, 0, true, dest);
+        attach(b.get(), target.get(), dest);
+        return;
+    }
     if (!cg || cg->layout() == cgroups::Layout::V2) {
         mounts::Options fo = o;
         fo.data.clear();
