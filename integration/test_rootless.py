@@ -24,6 +24,10 @@ def user(husk):
     with open("/etc/passwd") as f:
         if any(line.split(":")[2:3] == [str(UID)] for line in f):
             pytest.skip(f"uid {UID} belongs to a user on this host")
+    probe = subprocess.run(["setpriv", f"--reuid={UID}", f"--regid={UID}", "--clear-groups", "unshare", "-U", "true"],
+                           capture_output=True, text=True)
+    if probe.returncode != 0:
+        pytest.skip("this host does not let an unprivileged user create a user namespace: " + probe.stderr.strip())
     runtime = tempfile.mkdtemp(prefix="husk-rootless-run-")
     os.chown(runtime, UID, UID)
     os.chmod(runtime, 0o700)
