@@ -116,8 +116,9 @@ def test_rootless_lifecycle(user, husk):
     with open(f"/proc/{st['pid']}/status") as f:
         uids = [l.split()[1:] for l in f if l.startswith("Uid:")][0]
     assert uids[0] == str(UID)
-    r = run("pause", cid)
-    assert r.returncode == 1 and "has no cgroup" in r.stderr
+    for cmd in (["pause", cid], ["update", "--memory", "64M", cid], ["ps", cid]):
+        r = run(*cmd)
+        assert r.returncode == 1 and "has no cgroup" in r.stderr, (cmd, r.stderr)
     assert run("kill", cid, "KILL").returncode == 0
     assert run("delete", "-f", cid).returncode == 0
     assert not os.path.exists(os.path.join(runtime, "husk", cid))

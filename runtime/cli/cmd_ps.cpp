@@ -50,7 +50,9 @@ int cmd_ps(const Globals& g, std::vector<std::string> argv) {
     {
         ContainerDir dir = ContainerDir::open(g.root, pos[0]);
         Record rec = dir.load();
-        if (!rec.cgroup.empty()) pids = cgroups::Manager::restore(rec.cgroup).pids();
+        if (rec.cgroup.empty())
+            throw Error("cannot list the processes of container \"" + pos[0] + "\": it has no cgroup (rootless)");
+        pids = cgroups::Manager::restore(rec.cgroup).pids();
     }
     if (format == "json") {
         std::printf("%s\n", nlohmann::json(pids).dump().c_str());
