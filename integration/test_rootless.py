@@ -116,6 +116,8 @@ def test_rootless_lifecycle(user, husk):
     with open(f"/proc/{st['pid']}/status") as f:
         uids = [l.split()[1:] for l in f if l.startswith("Uid:")][0]
     assert uids[0] == str(UID)
+    r = run("exec", cid, "sh", "-c", "id -u; cat /proc/self/uid_map")
+    assert r.returncode == 0 and r.stdout.split() == ["0", "0", str(UID), "1"], (r.stdout, r.stderr)
     for cmd in (["pause", cid], ["update", "--memory", "64M", cid], ["ps", cid]):
         r = run(*cmd)
         assert r.returncode == 1 and "has no cgroup" in r.stderr, (cmd, r.stderr)
