@@ -196,6 +196,55 @@ def test_seccomp_default_deny_profile_without_no_new_privs(husk):
     assert (r.returncode, r.stdout) == (0, "hello\n"), r.stderr
 
 
+# Syscalls from clone3 (435) on, x86-64 numbering: newer than the profile below once removed.
+NEWER_THAN_PIDFD_OPEN = set("""clone3 close_range openat2 pidfd_getfd faccessat2 process_madvise
+epoll_pwait2 mount_setattr quotactl_fd landlock_create_ruleset landlock_add_rule
+landlock_restrict_self memfd_secret process_mrelease futex_waitv set_mempolicy_home_node
+cachestat fchmodat2 map_shadow_stack futex_wake futex_wait futex_requeue statmount listmount
+lsm_get_self_attr lsm_set_self_attr lsm_list_modules mseal""".split())
+
+PROBE = r"""
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+static const char *name(long r) { return r == 0 ? "OK" : errno == ENOSYS ? "ENOSYS" : errno == EPERM ? "EPERM" : strerror(errno); }
+int main(void) {
+    printf("faccessat2 %s\n", name(syscall(439, AT_FDCWD, "/", F_OK, 0)));
+    printf("acct %s\n", name(syscall(SYS_acct, NULL)));
+    return 0;
+}
+"""
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc is needed to build the probe program")
+def test_seccomp_syscalls_newer_than_the_profile_get_enosys(husk, tmp_path):
+    """As runc: under a default-deny profile, a syscall newer than any the profile names fails
+    with ENOSYS (a C library then falls back), while an old one it leaves out gets the default
+    errno (EPERM)."""
+    src = tmp_path / "probe.c"
+    src.write_text(PROBE)
+    probe = tmp_path / "probe"
+    subprocess.run(["gcc", "-static", "-O2", "-o", str(probe), str(src)], check=True, capture_output=True)
+    prof = seccomp_profile.profile()
+    for rule in prof["syscalls"]:
+        rule["names"] = [n for n in rule["names"] if n not in NEWER_THAN_PIDFD_OPEN]
+    prof["syscalls"] = [rule for rule in prof["syscalls"] if rule["names"]]
+    assert not any("acct" == n for rule in prof["syscalls"] for n in rule["names"])
+    b = husk.bundle(["/probe"], with_seccomp(prof, nnp=True))
+    shutil.copy(probe, os.path.join(b, "rootfs", "probe"))
+    r = husk.run_output(b)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split("\n")[:2] == ["faccessat2 ENOSYS", "acct EPERM"], r.stdout
+    # A profile that allows by default is left alone: the newer syscall runs.
+    b = husk.bundle(["/probe"], with_seccomp(allow_all_but([{"names": ["acct"], "action": "SCMP_ACT_ERRNO"}])))
+    shutil.copy(probe, os.path.join(b, "rootfs", "probe"))
+    r = husk.run_output(b)
+    assert r.stdout.split("\n")[:2] == ["faccessat2 OK", "acct EPERM"], (r.stdout, r.stderr)
+
+
 def test_seccomp_filter_is_visible_in_proc_status(husk):
     _, pid = started(husk, ["sleep", "1000"], with_seccomp(allow_all_but([{"names": ["rmdir"], "action": "SCMP_ACT_ERRNO"}])))
     assert proc_status(pid)["Seccomp"] == "2"

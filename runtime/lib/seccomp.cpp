@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -137,6 +138,33 @@ void add_rule(scmp_filter_ctx ctx, uint32_t default_action, const spec::SeccompS
     }
 }
 
+// As runc: a profile that denies by default was written for the syscalls it knew, so the ones
+// newer than any it names fail with ENOSYS rather than the default errno. ENOSYS is what lets a
+// C library fall back (clone3 to clone, faccessat2 to faccessat); EPERM makes it give up.
+// libseccomp has no rule on the syscall number itself, so each newer syscall it knows gets one.
+void add_enosys_for_newer(scmp_filter_ctx ctx, uint32_t default_action, const spec::Seccomp& s) {
+    if (default_action == SCMP_ACT_ALLOW || default_action == SCMP_ACT_LOG || default_action == SCMP_ACT_ERRNO(ENOSYS))
+        return;
+    int newest = -1;
+    for (const auto& call : s.syscalls)
+        for (const auto& name : call.names) {
+            int nr = seccomp_syscall_resolve_name_arch(SCMP_ARCH_NATIVE, name.c_str());
+            if (nr >= 0) newest = std::max(newest, nr);
+        }
+    if (newest < 0) return;
+    // Native syscall numbers stay below 1024 on every architecture libseccomp knows (x32's
+    // flag bit aside, which resolve_num_arch does not report here).
+    for (int nr = newest + 1; nr < 1024; ++nr) {
+        char* name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+        if (!name) continue;
+        int pseudo = seccomp_syscall_resolve_name(name);
+        std::free(name);
+        if (pseudo == __NR_SCMP_ERROR) continue;
+        int rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), pseudo, 0);
+        if (rc < 0 && rc != -EEXIST) check_rc(rc, std::string(kField) + ": add ENOSYS rule for syscall " + std::to_string(nr));
+    }
+}
+
 Filter build(const spec::Seccomp& s) {
     uint32_t def = action_value(s.default_action, s.default_errno_ret);
     Filter ctx(seccomp_init(def), seccomp_release);
@@ -155,6 +183,7 @@ Filter build(const spec::Seccomp& s) {
     }
     for (size_t i = 0; i < s.syscalls.size(); ++i)
         add_rule(ctx.get(), def, s.syscalls[i], std::string(kField) + ".syscalls[" + std::to_string(i) + "]");
+    add_enosys_for_newer(ctx.get(), def, s);
     return ctx;
 }
 
