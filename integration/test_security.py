@@ -88,6 +88,25 @@ def test_no_capabilities_config_gives_an_empty_non_root_process(husk):
     assert st["CapEff"] == st["CapPrm"] == st["CapInh"] == st["CapAmb"] == "0" * 16
 
 
+def test_bounding_set_does_not_trust_the_containers_proc(husk, tmp_path):
+    """The bounding set is dropped after pivot_root, where /proc is the container's: one that
+    claims cap_last_cap is 0 (a bind mount from the bundle) must not shrink what is dropped."""
+    fake = tmp_path / "fakeproc"
+    (fake / "sys" / "kernel").mkdir(parents=True)
+    (fake / "sys" / "kernel" / "cap_last_cap").write_text("0\n")
+
+    def mutate(cfg):
+        for m in cfg["mounts"]:
+            if m["destination"] == "/proc":
+                m.update(type="bind", source=str(fake), options=["rbind", "ro"])
+        cfg["linux"]["maskedPaths"] = []
+        cfg["linux"]["readonlyPaths"] = []
+        cfg["process"]["capabilities"] = {"bounding": ["CAP_KILL"], "effective": ["CAP_KILL"],
+                                          "permitted": ["CAP_KILL"]}
+    _, pid = started(husk, ["sleep", "1000"], mutate)
+    assert proc_status(pid)["CapBnd"] == mask(["CAP_KILL"])
+
+
 def test_unknown_capability_is_an_error_naming_the_field(husk):
     err = failed_create(husk, lambda c: c["process"]["capabilities"].update(effective=["CAP_KILL", "CAP_BOGUS"]))
     assert "process.capabilities.effective[1]" in err and "CAP_BOGUS" in err

@@ -21,11 +21,18 @@
 namespace husk::security {
 namespace {
 
+// The kernel's highest capability, asked of the kernel itself: PR_CAPBSET_READ fails with EINVAL
+// past it. Not /proc/sys/kernel/cap_last_cap: this runs in init after pivot_root too, where /proc
+// is whatever the container mounted there, and the bounding-set drop must not trust it.
 int last_cap() {
     static int cached = [] {
-        std::string s;
-        if (fs::try_read_file("/proc/sys/kernel/cap_last_cap", s)) return std::atoi(s.c_str());
-        return static_cast<int>(CAP_LAST_CAP);
+        int lo = 0, hi = 63;  // capabilities are bits of a 64-bit set
+        while (lo < hi) {
+            int mid = (lo + hi + 1) / 2;
+            if (::prctl(PR_CAPBSET_READ, mid, 0, 0, 0) >= 0) lo = mid;
+            else hi = mid - 1;
+        }
+        return lo;
     }();
     return cached;
 }
