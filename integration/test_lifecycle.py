@@ -298,3 +298,60 @@ def test_parallel_runs_under_one_cgroup_parent(husk):
         for d in glob.glob(f"/sys/fs/cgroup/*{parent}") + glob.glob(f"/sys/fs/cgroup{parent}"):
             os.rmdir(d)
     assert failures == []
+
+
+def test_exec_fifo_is_the_owners_alone(husk):
+    """Whoever can open exec.fifo for writing starts the container: only its owner may."""
+    cid = husk.new_id()
+    husk.cmd("create", "-b", husk.bundle(["sleep", "100"]), cid, check=True)
+    fifo = os.path.join(husk.root, cid, "exec.fifo")
+    assert os.stat(fifo).st_mode & 0o777 == 0o600
+    # Let the other user reach it: only the fifo's own mode stands in the way then.
+    d = husk.root
+    while d != "/tmp":
+        os.chmod(d, os.stat(d).st_mode | 0o111)
+        d = os.path.dirname(d)
+    r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                        "sh", "-c", f"echo go > {fifo}"], capture_output=True, text=True, timeout=10)
+    assert r.returncode != 0 and "Permission denied" in r.stderr
+    assert husk.status(cid) == "created"
+    husk.cmd("delete", "-f", cid, check=True)
+
+
+def test_start_after_a_start_that_died_half_way(husk):
+    """A writer that opens exec.fifo and goes (a `husk start` killed before its unlink) starts
+    init; the next start reports the container as running and clears the stale fifo."""
+    cid = husk.new_id()
+    husk.cmd("create", "-b", husk.bundle(["sleep", "100"]), cid, check=True)
+    pid = husk.state(cid)["pid"]
+    fifo = os.path.join(husk.root, cid, "exec.fifo")
+    os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+    assert wait_for(lambda: open(f"/proc/{pid}/cmdline", "rb").read().startswith(b"sleep"))
+    r = husk.cmd("start", cid)
+    assert r.returncode == 1 and "running already" in r.stderr
+    assert husk.status(cid) == "running"
+    husk.cmd("delete", "-f", cid, check=True)
+
+
+def test_state_answers_while_start_waits_for_execve(husk, tmp_path):
+    """With poststart hooks, start waits for init's execve, but not holding the container's
+    lock: here a slow startContainer hook holds init back and `husk state` still answers."""
+    cid = husk.new_id()
+    b = husk.bundle(["sleep", "100"])
+    cfg = read_config(b)
+    cfg["hooks"] = {"startContainer": [{"path": "/bin/sh", "args": ["sh", "-c", "sleep 2"]}],
+                    "poststart": [{"path": "/bin/true"}]}
+    write_config(b, cfg)
+    husk.cmd("create", "-b", b, cid, check=True)
+    start = subprocess.Popen([HUSK, "--root", husk.root, "start", cid], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    try:
+        assert wait_for(lambda: not os.path.exists(os.path.join(husk.root, cid, "exec.fifo")))
+        assert husk.status(cid) == "running"
+        assert start.poll() is None  # still waiting for the hook to end and init to exec
+        assert start.wait(timeout=10) == 0
+    finally:
+        if start.poll() is None:
+            start.kill()
+            start.wait()
+        husk.cmd("delete", "-f", cid, check=True)

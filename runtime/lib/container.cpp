@@ -277,8 +277,8 @@ Created create(const CreateOptions& opt) {
     rollback.add([&] { dir.remove(); });
     try {
     fs::write_file(dir.file("config.json"), text, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    // 0622 whatever the umask: init opens it for writing after switching to the container user.
-    if (::mkfifo(dir.file("exec.fifo").c_str(), 0622) != 0 || ::chmod(dir.file("exec.fifo").c_str(), 0622) != 0)
+    // Owner only: whoever can open it for writing starts the container.
+    if (::mkfifo(dir.file("exec.fifo").c_str(), 0600) != 0 || ::chmod(dir.file("exec.fifo").c_str(), 0600) != 0)
         throw_errno("mkfifo " + dir.file("exec.fifo"));
     // Init waits on the read end, opened here (a reader needs no writer with O_NONBLOCK) so that
     // it exists from the start whatever user init becomes; `start` writes into it and is done.
@@ -429,11 +429,28 @@ void start(const std::string& root, const std::string& id) {
     // init starts whatever happens to this process (closing the write end wakes it too), so the
     // fifo goes first and the byte last: init, woken, tends to take this CPU at once.
     UniqueFd fifo(::open(dir.file("exec.fifo").c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
-    if (!fifo && errno == ENXIO) throw Error("cannot start container \"" + id + "\": its init process exited");
+    if (!fifo && errno == ENXIO) {
+        if (!proc::alive(r.pid, r.pid_start))
+            throw Error("cannot start container \"" + id + "\": its init process exited");
+        // Init no longer waits: a start that died after opening the fifo started it already.
+        ::unlink(dir.file("exec.fifo").c_str());
+        throw Error("cannot start container \"" + id + "\": it is running already");
+    }
     if (!fifo) throw_errno("open " + dir.file("exec.fifo"));
     ::unlink(dir.file("exec.fifo").c_str());
-    if (::write(fifo.get(), "0", 1) != 1) throw_errno("write " + dir.file("exec.fifo"));
+    // Init dying between the open and the write would raise SIGPIPE: an error, not our death.
+    struct sigaction ignore{}, old{};
+    ignore.sa_handler = SIG_IGN;
+    ::sigaction(SIGPIPE, &ignore, &old);
+    ssize_t n = ::write(fifo.get(), "0", 1);
+    int err = errno;
+    ::sigaction(SIGPIPE, &old, nullptr);
+    if (n != 1 && err == EPIPE) throw Error("cannot start container \"" + id + "\": its init process exited");
+    if (n != 1) throw_errno("write " + dir.file("exec.fifo"), err);
     if (auto cfg = r.poststart_hooks ? saved_config(dir) : std::nullopt) {
+        // The container runs now (no fifo): others may take the lock while we wait for execve,
+        // a startContainer hook calling `husk state` included.
+        dir.unlock();
         // Poststart hooks come after the user process is executed: init's read end is
         // close-on-exec, so the last reader going away (POLLERR on this end; events 0 waits for
         // nothing else) means execve has replaced init, or init has died.

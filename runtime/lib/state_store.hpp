@@ -55,6 +55,8 @@ public:
     void remove();
     // The locked fd; a forked child must close it or it keeps the lock (flock is per open file).
     int lock_fd() const { return lock_.get(); }
+    // Lets others in before this object goes (the files stay reachable through file()).
+    void unlock() { lock_.reset(); }
 
 private:
     std::string dir_;
