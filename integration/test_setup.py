@@ -138,6 +138,27 @@ def test_joining_a_user_namespace_by_path_with_new_namespaces(husk):
     r = husk.cmd("exec", second, "sh", "-c", "hostname; mount | grep -c '^proc on /proc type proc'")
     assert r.returncode == 0 and r.stdout.split() == ["joined", "1"], (r.stdout, r.stderr)
     husk.cmd("delete", "-f", second, check=True)
+
+    # Joining its pid namespace too (a pod sharing one): init is numbered there by clone3, but
+    # the state must hold its pid as the host sees it.
+    def join_pid(cfg):
+        join(cfg)
+        cfg["linux"]["namespaces"] = [n for n in cfg["linux"]["namespaces"] if n["type"] != "pid"]
+        cfg["linux"]["namespaces"].append({"type": "pid", "path": f"/proc/{owner}/ns/pid"})
+
+    third = husk.new_id()
+    b3 = husk.bundle(["sleep", "100"], join_pid)
+    d = b3
+    while d != "/tmp":
+        os.chmod(d, 0o755)
+        d = os.path.dirname(d)
+    husk.cmd("run", "-d", "-b", b3, third, check=True)
+    pid = husk.state(third)["pid"]
+    with open(f"/proc/{pid}/cmdline", "rb") as f:
+        assert f.read().split(b"\0")[0] == b"sleep"
+    assert ns_inode(pid, "pid") == ns_inode(owner, "pid")
+    assert proc_status(pid)["NSpid"].split()[0] == str(pid)
+    husk.cmd("delete", "-f", third, check=True)
     husk.cmd("delete", "-f", first, check=True)
 
 

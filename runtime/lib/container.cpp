@@ -135,7 +135,8 @@ bool wants_limits(const spec::Resources& r) {
 // Starts init. New namespaces belong to the user namespace of the process that makes them, so
 // with a user namespace joined by path and others to create, a helper joins it first and clones
 // init from inside it, as its sibling (CLONE_PARENT): init is still our child. As runc's stages.
-pid_t clone_init(uint64_t flags, int cgfd, init::Context& ctx, UniqueFd& parent_sock, int child_sock, int& pidfd) {
+pid_t clone_init(uint64_t flags, int cgfd, init::Context& ctx, UniqueFd& parent_sock, UniqueFd& child_sock,
+                 int& pidfd) {
     const ns::Join* user = nullptr;
     for (auto& j : ctx.ns->joins)
         if (j.flag == CLONE_NEWUSER) user = &j;
@@ -163,13 +164,15 @@ pid_t clone_init(uint64_t flags, int cgfd, init::Context& ctx, UniqueFd& parent_
             pid_t pid = proc::clone3(flags | CLONE_PARENT, &fd, cgfd);
             if (pid < 0) throw_errno("clone3 container init");
             if (pid == 0) init::run(ctx);
-            unix_socket::send_fd(child_sock, fd, "P" + std::to_string(pid));
+            unix_socket::send_fd(child_sock.get(), fd, "P");
         } catch (const std::exception& e) {
             std::string m = std::string(1, init::kError) + e.what();
-            ::send(child_sock, m.data(), m.size(), MSG_NOSIGNAL);
+            ::send(child_sock.get(), m.data(), m.size(), MSG_NOSIGNAL);
         }
         _exit(0);
     }
+    // Only the helper (and init) hold the child's end now: a helper that dies reads as EOF.
+    child_sock.reset();
     char type = 0;
     UniqueFd got;
     std::string body;
@@ -182,8 +185,12 @@ pid_t clone_init(uint64_t flags, int cgfd, init::Context& ctx, UniqueFd& parent_
     ::waitpid(helper, nullptr, 0);
     if (type == init::kError) throw Error(body);
     if (type != 'P' || !got) throw Error("container init was not started");
+    // The helper may sit in a pid namespace joined by path, where clone3 numbered init; the
+    // pidfd tells us its number here.
+    pid_t pid = proc::pid_of_pidfd(got.get());
+    if (pid <= 0) throw Error("container init exited before it was set up");
     pidfd = got.release();
-    return static_cast<pid_t>(std::stol(body));
+    return pid;
 }
 
 }  // namespace
@@ -341,7 +348,7 @@ Created create(const CreateOptions& opt) {
     ctx.idmapped = &idmapped;
 
     int pidfd = -1;
-    pid_t pid = clone_init(flags, cgfd.get(), ctx, parent_sock, child_sock.get(), pidfd);
+    pid_t pid = clone_init(flags, cgfd.get(), ctx, parent_sock, child_sock, pidfd);
     if (pid < 0) throw_errno("clone3 container init");
     Created out;
     out.pid = pid;

@@ -79,6 +79,14 @@ pid_t clone3(uint64_t flags, int* pidfd, int cgroup_fd) {
     return static_cast<pid_t>(::syscall(SYS_clone3, &a, sizeof a));
 }
 
+pid_t pid_of_pidfd(int pidfd) {
+    std::string info;
+    if (!fs::try_read_file("/proc/self/fdinfo/" + std::to_string(pidfd), info)) return -1;
+    size_t at = info.find("\nPid:");
+    if (at == std::string::npos) return -1;
+    return static_cast<pid_t>(std::strtol(info.c_str() + at + 5, nullptr, 10));
+}
+
 int signal_number(const std::string& name) {
     if (name.empty()) throw Error("signal: empty name");
     if (std::isdigit(static_cast<unsigned char>(name[0]))) {

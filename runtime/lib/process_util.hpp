@@ -17,6 +17,9 @@ std::vector<char*> cstrings(const std::vector<std::string>& v);
 void reset_signals();
 // Field 22 of /proc/<pid>/stat (start time in clock ticks); nullopt if gone or a zombie.
 std::optional<uint64_t> start_time(pid_t pid);
+// The pid, in our pid namespace, of the process a pidfd refers to (fdinfo's "Pid:"); -1 if it
+// has exited or the fd is no pidfd.
+pid_t pid_of_pidfd(int pidfd);
 bool alive(pid_t pid, uint64_t start);
 std::string describe_status(int wait_status);
 // Exit code as a shell reports it: the status, or 128+N for signal N.
