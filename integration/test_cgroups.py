@@ -385,7 +385,7 @@ def test_a_cgroup_with_processes_or_frozen_is_refused(husk):
     """As runc since 1.1: a container's cgroup must be its own. Joining one with processes would
     put this config's limits and device rules on them; init would hang in a frozen one."""
     path = f"/husk-own-{os.getpid()}"
-    first, second = husk.new_id(), husk.new_id()
+    first, second, inner = husk.new_id(), husk.new_id(), husk.new_id()
     b = husk.bundle(["sleep", "1000"], lambda cfg: cfg["linux"].__setitem__("cgroupsPath", path))
     made = []
     try:
@@ -393,12 +393,22 @@ def test_a_cgroup_with_processes_or_frozen_is_refused(husk):
         pid = husk.state(first)["pid"]
         r = husk.cmd("create", "-b", b, second)
         assert r.returncode == 1
-        assert "linux.cgroupsPath" in r.stderr and "is not empty: 1 process(es) found" in r.stderr
+        assert "linux.cgroupsPath" in r.stderr and "is not empty" in r.stderr
         assert husk.state(second) is None
         # The first container is untouched: still in its cgroup, which still exists.
         assert cg_dir(pid, "pids" if not V2 else "memory").endswith(path)
         assert husk.status(first) == "created"
         husk.cmd("delete", "-f", first, check=True)
+
+        # Nor the cgroup above one with processes (a systemd slice and its services').
+        bi = husk.bundle(["sleep", "1000"], lambda cfg: cfg["linux"].__setitem__("cgroupsPath", f"{path}/inner"))
+        husk.cmd("create", "-b", bi, inner, check=True)
+        r = husk.cmd("create", "-b", b, second)
+        assert r.returncode == 1 and "is not empty: it or a cgroup below it has processes" in r.stderr
+        assert husk.state(second) is None
+        husk.cmd("delete", "-f", inner, check=True)
+        for d in glob.glob(f"/sys/fs/cgroup/*{path}") + glob.glob(f"/sys/fs/cgroup{path}"):
+            os.rmdir(d)  # the parent made for path/inner: shared ground, left by husk as by runc
 
         # An empty but frozen cgroup (made here, by the test) is refused as well.
         freezer = "/sys/fs/cgroup" + path if V2 else "/sys/fs/cgroup/freezer" + path
@@ -414,7 +424,14 @@ def test_a_cgroup_with_processes_or_frozen_is_refused(husk):
     finally:
         husk.cmd("delete", "-f", first)
         husk.cmd("delete", "-f", second)
+        husk.cmd("delete", "-f", inner)
         for d in made:
             with open(os.path.join(d, "cgroup.freeze" if V2 else "freezer.state"), "w") as f:
                 f.write("0" if V2 else "THAWED")
             os.rmdir(d)
+        for d in (glob.glob(f"/sys/fs/cgroup/*{path}/inner") + glob.glob(f"/sys/fs/cgroup{path}/inner") +
+                  glob.glob(f"/sys/fs/cgroup/*{path}") + glob.glob(f"/sys/fs/cgroup{path}")):
+            try:
+                os.rmdir(d)
+            except OSError:
+                pass

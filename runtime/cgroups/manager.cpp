@@ -1,5 +1,6 @@
 #include "manager.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <poll.h>
@@ -54,6 +55,23 @@ std::vector<std::pair<std::string, std::string>> v1_mounts(const std::string& ro
         out.emplace_back(controllers, pre[4]);
     }
     return out;
+}
+
+// The processes of a v1 cgroup and of every cgroup below it (v1 has no "populated" file).
+size_t processes_below(const std::string& dir, int depth = 0) {
+    std::string text;
+    fs::try_read_file(dir + "/cgroup.procs", text);
+    size_t n = split(text, '\n').size();
+    if (n || depth > 64) return n;
+    DIR* d = ::opendir(dir.c_str());
+    if (!d) return 0;
+    while (dirent* e = ::readdir(d)) {
+        if (e->d_type != DT_DIR || e->d_name[0] == '.') continue;
+        n += processes_below(dir + "/" + e->d_name, depth + 1);
+        if (n) break;
+    }
+    ::closedir(d);
+    return n;
 }
 
 // This process's cgroup in each hierarchy (/proc/self/cgroup: "id:controllers:path"), keyed by
@@ -186,27 +204,37 @@ const Hierarchy* Manager::find(const std::string& controller) const {
 }
 
 void Manager::create() {
-    // As runc (since 1.1): a container gets a cgroup of its own. Joining one with processes
-    // would apply this config's limits and device rules to them (think of a container named
-    // after a systemd slice), and init would hang in a frozen one.
+    // As runc (since 1.1): a container gets a cgroup of its own. Joining one with processes,
+    // its own or in cgroups below it, would apply this config's limits and device rules to them
+    // (think of a container named after a systemd slice), and init would hang in a frozen one.
     for (auto& h : hierarchies_) {
         struct stat st;
         if (::stat(h.dir.c_str(), &st) != 0) continue;
-        std::string text;
-        fs::try_read_file(h.dir + "/cgroup.procs", text);
-        if (size_t n = split(text, '\n').size())
-            throw Error("linux.cgroupsPath: cgroup " + h.dir + " is not empty: " + std::to_string(n) +
-                        " process(es) found");
-        bool freezer = h.controllers == "freezer" || h.controllers.rfind("freezer,", 0) == 0 ||
-                       h.controllers.find(",freezer") != std::string::npos;
-        if ((freezer && read(h.dir, "freezer.state").value_or("THAWED") != "THAWED") ||
-            (h.unified() && read(h.dir, "cgroup.freeze").value_or("0") == "1"))
-            throw Error("linux.cgroupsPath: cgroup " + h.dir + " is frozen");
+        size_t n = 0;
+        bool frozen = false;
+        if (auto events = read(h.dir, "cgroup.events")) {
+            // v2: populated covers the whole subtree, frozen the ancestors as well.
+            for (const auto& line : split(*events, '\n')) {
+                if (line == "populated 1") n = 1;
+                if (line == "frozen 1") frozen = true;
+            }
+        } else {
+            n = processes_below(h.dir);
+            bool freezer = h.controllers == "freezer" || h.controllers.rfind("freezer,", 0) == 0 ||
+                           h.controllers.find(",freezer") != std::string::npos;
+            frozen = freezer && read(h.dir, "freezer.state").value_or("THAWED") != "THAWED";
+        }
+        if (n) throw Error("linux.cgroupsPath: cgroup " + h.dir + " is not empty: it or a cgroup below it has processes");
+        if (frozen) throw Error("linux.cgroupsPath: cgroup " + h.dir + " is frozen");
     }
     try {
         make_dirs();
     } catch (...) {
-        destroy();
+        try {
+            destroy();
+        } catch (const std::exception& e) {
+            log::warn(std::string("cleanup after a failed cgroup create: ") + e.what());
+        }
         throw;
     }
 }

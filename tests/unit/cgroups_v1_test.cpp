@@ -154,8 +154,16 @@ TEST_CASE("create refuses a cgroup with processes and removes what it made when 
         {{{"controllers", "memory"}, {"mountpoint", fake.dir() + "/memory"}, {"dir", fake.dir() + "/memory/c"}},
          {{"controllers", "pids"}, {"mountpoint", fake.dir() + "/pids"}, {"dir", fake.dir() + "/pids/c"}}});
     Manager m = Manager::restore({{"layout", "v1"}, {"path", "/c"}, {"hierarchies", busy}});
-    CHECK_THROWS_WITH(m.create(), doctest::Contains("is not empty: 1 process(es) found"));
+    CHECK_THROWS_WITH(m.create(), doctest::Contains("is not empty: it or a cgroup below it has processes"));
     CHECK_FALSE(std::filesystem::exists(fake.dir() + "/memory/c"));  // checked before any mkdir
+
+    // Processes only in a cgroup below (a systemd slice's are in its services' cgroups).
+    FakeCgroup slice;
+    slice.file("pids/c/cgroup.procs", "").file("pids/c/svc.service/cgroup.procs", "77\n");
+    nlohmann::json below = nlohmann::json::array(
+        {{{"controllers", "pids"}, {"mountpoint", slice.dir() + "/pids"}, {"dir", slice.dir() + "/pids/c"}}});
+    Manager b = Manager::restore({{"layout", "v1"}, {"path", "/c"}, {"hierarchies", below}});
+    CHECK_THROWS_WITH(b.create(), doctest::Contains("is not empty"));
 
     // The second hierarchy's mountpoint is a file: its mkdir fails after the first one's worked.
     fake.file("blocked", "");
