@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <map>
+#include <cstring>
 #include <sstream>
 #include <thread>
 
@@ -264,6 +265,8 @@ void Manager::make_dirs() {
                         vanished = true;
                         break;
                     }
+                    if (errno == EACCES || errno == EPERM || errno == EROFS)
+                        throw NotPermitted("create cgroup " + cur + ": " + std::strerror(errno));
                     if (errno != EEXIST) throw_errno("create cgroup " + cur);
                 }
                 if (cpuset) copy_cpuset_from_parent(cur);

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "config.hpp"
+#include "error.hpp"
 
 namespace husk::cgroups {
 
@@ -25,6 +26,11 @@ struct Hierarchy {
     std::string dir;          // mountpoint + container path
     bool created = false;     // we made dir (delete removes only those)
     bool unified() const { return controllers.empty(); }
+};
+
+// create() could not make a directory for lack of permission (a rootless husk).
+struct NotPermitted : Error {
+    using Error::Error;
 };
 
 class Manager {

@@ -297,8 +297,10 @@ Created create(const CreateOptions& opt) {
     bool use_cgroups = true;
     try {
         cg.create();
-    } catch (const Error& e) {
-        if (!opt.rootless) throw;
+    } catch (const cgroups::NotPermitted& e) {
+        // Only for a rootless husk that truly lacks the rights: as root, a container without
+        // its device cgroup could reach the host's disks.
+        if (!opt.rootless || ::geteuid() == 0) throw;
         // Device rules need no cgroup here: an unprivileged user namespace cannot mknod.
         if (lx && lx->resources && wants_limits(*lx->resources))
             throw Error(std::string("linux.resources: a rootless container needs cgroups for its limits: ") + e.what());
