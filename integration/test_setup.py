@@ -74,21 +74,27 @@ def test_namespace_path_of_the_wrong_type_is_an_error(husk):
     assert_refused(husk, wrong, "is not a network namespace")
 
 
-def test_user_namespace_mappings(husk):
-    def userns(cfg):
-        cfg["linux"]["namespaces"].append({"type": "user"})
-        cfg["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
-        cfg["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 200000, "size": 65536}]
-        cfg["linux"].pop("resources", None)
+def new_userns(cfg):
+    """A user namespace of its own: container root is host uid 100000, gid 200000."""
+    cfg["linux"]["namespaces"].append({"type": "user"})
+    cfg["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+    cfg["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 200000, "size": 65536}]
+    cfg["linux"].pop("resources", None)
 
-    cid = husk.new_id()
-    b = husk.bundle(["sleep", "100"], userns)
-    # The mapped root must be able to reach the rootfs.
+
+def userns_bundle(husk, args, mutate):
+    """A bundle whose path the mapped root can reach (tmp dirs are 0700)."""
+    b = husk.bundle(args, mutate)
     d = b
     while d != "/tmp":
         os.chmod(d, 0o755)
         d = os.path.dirname(d)
-    husk.cmd("run", "-d", "-b", b, cid, check=True)
+    return b
+
+
+def test_user_namespace_mappings(husk):
+    cid = husk.new_id()
+    husk.cmd("run", "-d", "-b", userns_bundle(husk, ["sleep", "100"], new_userns), cid, check=True)
     pid = husk.state(cid)["pid"]
     with open(f"/proc/{pid}/uid_map") as f:
         assert f.read().split() == ["0", "100000", "65536"]
@@ -102,19 +108,8 @@ def test_joining_a_user_namespace_by_path_with_new_namespaces(husk):
     """Namespaces belong to the user namespace they are made in: a container joining another's
     user namespace gets mount, pid, net, ipc and uts namespaces owned by it, so its root there
     can mount /proc, set the hostname and make its rootfs (this failed with EPERM before)."""
-    def userns(cfg):
-        cfg["linux"]["namespaces"].append({"type": "user"})
-        cfg["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
-        cfg["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 200000, "size": 65536}]
-        cfg["linux"].pop("resources", None)
-
     first = husk.new_id()
-    b = husk.bundle(["sleep", "100"], userns)
-    d = b
-    while d != "/tmp":
-        os.chmod(d, 0o755)
-        d = os.path.dirname(d)
-    husk.cmd("run", "-d", "-b", b, first, check=True)
+    husk.cmd("run", "-d", "-b", userns_bundle(husk, ["sleep", "100"], new_userns), first, check=True)
     owner = husk.state(first)["pid"]
 
     def join(cfg):
@@ -123,12 +118,7 @@ def test_joining_a_user_namespace_by_path_with_new_namespaces(husk):
         cfg["hostname"] = "joined"
 
     second = husk.new_id()
-    b2 = husk.bundle(["sleep", "100"], join)
-    d = b2
-    while d != "/tmp":
-        os.chmod(d, 0o755)
-        d = os.path.dirname(d)
-    husk.cmd("run", "-d", "-b", b2, second, check=True)
+    husk.cmd("run", "-d", "-b", userns_bundle(husk, ["sleep", "100"], join), second, check=True)
     pid = husk.state(second)["pid"]
     assert ns_inode(pid, "user") == ns_inode(owner, "user")
     for kind in ("mnt", "pid", "net", "ipc", "uts"):
@@ -147,12 +137,7 @@ def test_joining_a_user_namespace_by_path_with_new_namespaces(husk):
         cfg["linux"]["namespaces"].append({"type": "pid", "path": f"/proc/{owner}/ns/pid"})
 
     third = husk.new_id()
-    b3 = husk.bundle(["sleep", "100"], join_pid)
-    d = b3
-    while d != "/tmp":
-        os.chmod(d, 0o755)
-        d = os.path.dirname(d)
-    husk.cmd("run", "-d", "-b", b3, third, check=True)
+    husk.cmd("run", "-d", "-b", userns_bundle(husk, ["sleep", "100"], join_pid), third, check=True)
     pid = husk.state(third)["pid"]
     with open(f"/proc/{pid}/cmdline", "rb") as f:
         assert f.read().split(b"\0")[0] == b"sleep"
