@@ -421,6 +421,14 @@ def test_a_cgroup_with_processes_or_frozen_is_refused(husk):
         assert husk.state(second) is None
         # Nothing was made in the other hierarchies either.
         assert [d for d in glob.glob(f"/sys/fs/cgroup/*{path}") + glob.glob(f"/sys/fs/cgroup{path}")] == [freezer]
+        # A new cgroup below the frozen one is born frozen: refused too, and what husk made for
+        # it (in every hierarchy) is gone again.
+        bc = husk.bundle(["true"], lambda cfg: cfg["linux"].__setitem__("cgroupsPath", f"{path}/child"))
+        r = husk.cmd("create", "-b", bc, second)
+        assert r.returncode == 1 and "is frozen (by a parent)" in r.stderr, r.stderr
+        assert husk.state(second) is None
+        assert [d for d in glob.glob(f"/sys/fs/cgroup/*{path}") + glob.glob(f"/sys/fs/cgroup{path}")] == [freezer]
+        assert not os.path.exists(freezer + "/child")
     finally:
         husk.cmd("delete", "-f", first)
         husk.cmd("delete", "-f", second)

@@ -328,7 +328,7 @@ def test_start_after_a_start_that_died_half_way(husk):
     os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
     assert wait_for(lambda: open(f"/proc/{pid}/cmdline", "rb").read().startswith(b"sleep"))
     r = husk.cmd("start", cid)
-    assert r.returncode == 1 and "running already" in r.stderr
+    assert r.returncode == 1 and "it is running, not created" in r.stderr
     assert husk.status(cid) == "running"
     husk.cmd("delete", "-f", cid, check=True)
 

@@ -149,3 +149,25 @@ def test_rootless_cannot_map_other_ids(user, husk):
     assert r.returncode == 1
     assert f"linux.uidMappings: without root, husk can map only its own id ({UID}, size 1)" in r.stderr
     assert not os.path.exists(os.path.join(runtime, "husk", cid))
+
+
+def test_root_of_a_user_namespace_is_rootless_too(user, husk):
+    """Root inside an unprivileged user namespace (rootlesskit, `unshare -r`) is rootless in
+    auto mode: no rights over the host's cgroups, so none, as for a plain user."""
+    run, b, started, runtime = user
+    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
+    as_ns_root = ["setpriv", f"--reuid={UID}", f"--regid={UID}", "--clear-groups", "unshare", "-U", "-r", "--"]
+    os.remove(os.path.join(b, "config.json"))
+    os.chmod(b, 0o777)
+    r = subprocess.run(as_ns_root + [HUSK, "spec", "--rootless", "-b", b], env=env, capture_output=True, text=True)
+    os.chmod(b, 0o755)
+    assert r.returncode == 0, r.stderr
+    set_config(b, lambda c: c["process"].__setitem__("args", ["sh", "-c", "id -u; cat /proc/self/uid_map"]))
+    cid = husk.new_id()
+    state = os.path.join(runtime, "ns-root")
+    r = subprocess.run(as_ns_root + [HUSK, "--root", state, "run", "-b", b, cid], env=env, capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["0", "0", "0", "1"]
+    assert not cgroup_dirs_named(cid)
+    assert not os.path.exists(os.path.join(state, cid))

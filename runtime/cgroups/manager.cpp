@@ -9,8 +9,8 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
-#include <map>
 #include <cstring>
+#include <map>
 #include <sstream>
 #include <thread>
 
@@ -58,21 +58,29 @@ std::vector<std::pair<std::string, std::string>> v1_mounts(const std::string& ro
     return out;
 }
 
-// The processes of a v1 cgroup and of every cgroup below it (v1 has no "populated" file).
-size_t processes_below(const std::string& dir, int depth = 0) {
+// Whether a v1 cgroup or any cgroup below it has processes (v1 has no "populated" file).
+bool has_processes_below(const std::string& dir, int depth = 0) {
     std::string text;
-    fs::try_read_file(dir + "/cgroup.procs", text);
-    size_t n = split(text, '\n').size();
-    if (n || depth > 64) return n;
+    if (fs::try_read_file(dir + "/cgroup.procs", text) && !split(text, '\n').empty()) return true;
+    if (depth > 64) throw Error("cgroup " + dir + ": nested too deep to check for processes");
     DIR* d = ::opendir(dir.c_str());
-    if (!d) return 0;
+    if (!d) return false;  // gone meanwhile
+    bool found = false;
     while (dirent* e = ::readdir(d)) {
-        if (e->d_type != DT_DIR || e->d_name[0] == '.') continue;
-        n += processes_below(dir + "/" + e->d_name, depth + 1);
-        if (n) break;
+        std::string name = e->d_name;
+        if (name == "." || name == "..") continue;
+        bool is_dir = e->d_type == DT_DIR;
+        if (e->d_type == DT_UNKNOWN) {
+            struct stat st;
+            is_dir = ::fstatat(::dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+        }
+        if (is_dir && has_processes_below(dir + "/" + name, depth + 1)) {
+            found = true;
+            break;
+        }
     }
     ::closedir(d);
-    return n;
+    return found;
 }
 
 // This process's cgroup in each hierarchy (/proc/self/cgroup: "id:controllers:path"), keyed by
@@ -95,7 +103,13 @@ void copy_cpuset_from_parent(const std::string& dir) {
         std::string cur;
         if (fs::try_read_file(dir + "/" + f, cur) && !trim(cur).empty()) continue;
         std::string val;
-        if (fs::try_read_file(parent + "/" + f, val) && !trim(val).empty()) fs::write_file(dir + "/" + f, trim(val), O_WRONLY);
+        if (!fs::try_read_file(parent + "/" + f, val) || trim(val).empty()) continue;
+        std::string path = dir + "/" + f, v = trim(val);
+        UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+        if (fd && ::write(fd.get(), v.data(), v.size()) == static_cast<ssize_t>(v.size())) continue;
+        if (errno == EACCES || errno == EPERM || errno == EROFS)
+            throw NotPermitted("write " + path + ": " + std::strerror(errno));
+        throw_errno("write " + path);
     }
 }
 
@@ -204,6 +218,18 @@ const Hierarchy* Manager::find(const std::string& controller) const {
     return nullptr;
 }
 
+bool Manager::frozen_now(const Hierarchy& h) const {
+    if (h.unified()) {
+        // cgroup.events' frozen is the effective state: a frozen ancestor counts.
+        for (const auto& line : split(read(h.dir, "cgroup.events").value_or(""), '\n'))
+            if (line == "frozen 1") return true;
+        return false;
+    }
+    bool freezer = h.controllers == "freezer" || h.controllers.rfind("freezer,", 0) == 0 ||
+                   h.controllers.find(",freezer") != std::string::npos;
+    return freezer && read(h.dir, "freezer.state").value_or("THAWED") != "THAWED";
+}
+
 void Manager::create() {
     // As runc (since 1.1): a container gets a cgroup of its own. Joining one with processes,
     // its own or in cgroups below it, would apply this config's limits and device rules to them
@@ -211,36 +237,29 @@ void Manager::create() {
     for (auto& h : hierarchies_) {
         struct stat st;
         if (::stat(h.dir.c_str(), &st) != 0) continue;
-        size_t n = 0;
-        bool frozen = false;
+        bool busy = false;
         if (auto events = read(h.dir, "cgroup.events")) {
-            // v2: populated covers the whole subtree, frozen the ancestors as well.
-            for (const auto& line : split(*events, '\n')) {
-                if (line == "populated 1") n = 1;
-                if (line == "frozen 1") frozen = true;
-            }
+            for (const auto& line : split(*events, '\n')) busy = busy || line == "populated 1";  // v2: the subtree
         } else {
-            n = processes_below(h.dir);
-            bool freezer = h.controllers == "freezer" || h.controllers.rfind("freezer,", 0) == 0 ||
-                           h.controllers.find(",freezer") != std::string::npos;
-            frozen = freezer && read(h.dir, "freezer.state").value_or("THAWED") != "THAWED";
+            busy = has_processes_below(h.dir);
         }
-        if (n) throw Error("linux.cgroupsPath: cgroup " + h.dir + " is not empty: it or a cgroup below it has processes");
-        if (frozen) throw Error("linux.cgroupsPath: cgroup " + h.dir + " is frozen");
+        if (busy) throw Error("linux.cgroupsPath: cgroup " + h.dir + " is not empty: it or a cgroup below it has processes");
+        if (frozen_now(h)) throw Error("linux.cgroupsPath: cgroup " + h.dir + " is frozen");
     }
+    std::vector<std::string> made;
     try {
-        make_dirs();
+        make_dirs(made);
+        // A new cgroup under a frozen parent is born frozen: init would never report back.
+        for (auto& h : hierarchies_)
+            if (h.created && frozen_now(h)) throw Error("linux.cgroupsPath: cgroup " + h.dir + " is frozen (by a parent)");
     } catch (...) {
-        try {
-            destroy();
-        } catch (const std::exception& e) {
-            log::warn(std::string("cleanup after a failed cgroup create: ") + e.what());
-        }
+        for (auto it = made.rbegin(); it != made.rend(); ++it) ::rmdir(it->c_str());
+        for (auto& h : hierarchies_) h.created = false;
         throw;
     }
 }
 
-void Manager::make_dirs() {
+void Manager::make_dirs(std::vector<std::string>& made) {
     for (auto& h : hierarchies_) {
         struct stat st;
         if (::stat(h.dir.c_str(), &st) == 0) {
@@ -260,7 +279,9 @@ void Manager::make_dirs() {
                 if (next == std::string::npos) next = rel.size();
                 std::string cur = h.mountpoint + rel.substr(0, next);
                 pos = next + 1;
-                if (::mkdir(cur.c_str(), 0755) != 0) {
+                if (::mkdir(cur.c_str(), 0755) == 0) {
+                    made.push_back(cur);
+                } else {
                     if (errno == ENOENT && pos > 1 && attempt < 20) {
                         vanished = true;
                         break;
@@ -268,6 +289,9 @@ void Manager::make_dirs() {
                     if (errno == EACCES || errno == EPERM || errno == EROFS)
                         throw NotPermitted("create cgroup " + cur + ": " + std::strerror(errno));
                     if (errno != EEXIST) throw_errno("create cgroup " + cur);
+                    // Not there a moment ago: someone else's now, not ours to use or remove.
+                    if (cur == h.dir)
+                        throw Error("linux.cgroupsPath: cgroup " + h.dir + " was created by someone else meanwhile");
                 }
                 if (cpuset) copy_cpuset_from_parent(cur);
             }

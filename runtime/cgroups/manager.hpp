@@ -74,7 +74,9 @@ public:
     void signal_all(int sig) const;
 
 private:
-    void make_dirs();
+    // Makes each hierarchy's directory; `made` gets every directory it created, parents too.
+    void make_dirs(std::vector<std::string>& made);
+    bool frozen_now(const Hierarchy& h) const;
     Layout layout_ = Layout::V2;
     std::string path_;
     std::vector<Hierarchy> hierarchies_;

@@ -1,9 +1,16 @@
+#include <unistd.h>
+
 #include "args.hpp"
 #include "commands.hpp"
 #include "container.hpp"
 #include "error.hpp"
+#include "namespaces.hpp"
 
 namespace husk::cli {
+
+bool Globals::rootless_mode() const {
+    return rootless == "true" || (rootless == "auto" && (::geteuid() != 0 || !ns::in_initial_user_ns()));
+}
 
 void add_create_flags(Args& a, container::CreateOptions& opt) {
     opt.bundle = ".";
@@ -28,7 +35,7 @@ int cmd_create(const Globals& g, std::vector<std::string> argv) {
     expect_args("create", pos, 1, 1);
     if (g.systemd_cgroup) throw Error("--systemd-cgroup: the systemd cgroup driver is not supported yet");
     opt.root = g.root;
-    opt.rootless = g.rootless_mode;
+    opt.rootless = g.rootless_mode();
     opt.id = pos[0];
     container::create(opt);
     return 0;

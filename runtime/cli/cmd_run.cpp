@@ -35,7 +35,7 @@ int cmd_run(const Globals& g, std::vector<std::string> argv) {
     if (g.systemd_cgroup) throw Error("--systemd-cgroup: the systemd cgroup driver is not supported yet");
     if (detach && keep) throw Error("--keep cannot be used with --detach");
     opt.root = g.root;
-    opt.rootless = g.rootless_mode;
+    opt.rootless = g.rootless_mode();
     opt.id = pos[0];
     opt.foreground = !detach;
 

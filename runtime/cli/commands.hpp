@@ -15,7 +15,9 @@ struct Globals {
     bool debug = false;
     bool systemd_cgroup = false;
     std::string rootless = "auto";
-    bool rootless_mode = false;  // --rootless true, or auto and not root
+    // --rootless true, or auto and not root, or root of a user namespace (rootlesskit, podman's
+    // rootless namespace). Asked only by the commands that need it (a /proc read).
+    bool rootless_mode() const;
 };
 
 using Command = int (*)(const Globals&, std::vector<std::string>);

@@ -112,7 +112,6 @@ int main(int argc, char** argv) {
         }
         if (g.rootless != "auto" && g.rootless != "true" && g.rootless != "false")
             throw Error("--rootless: invalid value \"" + g.rootless + "\" (auto, true or false)");
-        g.rootless_mode = g.rootless == "true" || (g.rootless == "auto" && ::geteuid() != 0);
         // As runc: a user other than root keeps its state in $XDG_RUNTIME_DIR.
         const char* xdg = std::getenv("XDG_RUNTIME_DIR");
         if (!root_flag.empty()) g.root = root_flag;

@@ -150,7 +150,8 @@ pid_t clone_init(uint64_t flags, int cgfd, init::Context& ctx, UniqueFd& parent_
         return pid;
     }
     ctx.user_joined = true;
-    pid_t helper = proc::clone3(0);
+    int helper_fd = -1;
+    pid_t helper = proc::clone3(0, &helper_fd);
     if (helper < 0) return -1;
     if (helper == 0) {
         parent_sock.reset();
@@ -171,8 +172,22 @@ pid_t clone_init(uint64_t flags, int cgfd, init::Context& ctx, UniqueFd& parent_
         }
         _exit(0);
     }
-    // Only the helper (and init) hold the child's end now: a helper that dies reads as EOF.
-    child_sock.reset();
+    UniqueFd helper_pidfd(helper_fd);
+    child_sock.reset();  // ours: the helper's and init's copies are the ones in use
+    // The helper reports, then exits. Its report is queued before its exit is seen, so an exit
+    // with nothing to read means it died first (killed; init, if cloned, then waits on a parent
+    // that gives up: it goes when our socket end closes, or with PDEATHSIG).
+    pollfd p[2] = {{parent_sock.get(), POLLIN, 0}, {helper_pidfd.get(), POLLIN, 0}};
+    for (;;) {
+        if (::poll(p, 2, -1) < 0 && errno != EINTR) throw_errno("wait for the container init helper");
+        if (p[0].revents) break;
+        if (p[1].revents) {
+            pollfd again{parent_sock.get(), POLLIN, 0};
+            if (::poll(&again, 1, 0) > 0) break;
+            ::waitpid(helper, nullptr, 0);
+            throw Error("the helper that starts container init in its user namespace died");
+        }
+    }
     char type = 0;
     UniqueFd got;
     std::string body;
@@ -186,9 +201,12 @@ pid_t clone_init(uint64_t flags, int cgfd, init::Context& ctx, UniqueFd& parent_
     if (type == init::kError) throw Error(body);
     if (type != 'P' || !got) throw Error("container init was not started");
     // The helper may sit in a pid namespace joined by path, where clone3 numbered init; the
-    // pidfd tells us its number here.
+    // pidfd tells us its number here (init is our unreaped child: it keeps a number even dead).
     pid_t pid = proc::pid_of_pidfd(got.get());
-    if (pid <= 0) throw Error("container init exited before it was set up");
+    if (pid <= 0) {
+        ::syscall(SYS_pidfd_send_signal, got.get(), SIGKILL, nullptr, 0);
+        throw Error("cannot read container init's pid from its pidfd (/proc/self/fdinfo of this husk)");
+    }
     pidfd = got.release();
     return pid;
 }
@@ -298,9 +316,10 @@ Created create(const CreateOptions& opt) {
     try {
         cg.create();
     } catch (const cgroups::NotPermitted& e) {
-        // Only for a rootless husk that truly lacks the rights: as root, a container without
-        // its device cgroup could reach the host's disks.
-        if (!opt.rootless || ::geteuid() == 0) throw;
+        // Only for a rootless husk that truly lacks the rights: as real root, a container
+        // without its device cgroup could reach the host's disks (in a user namespace the
+        // kernel refuses device nodes anyway).
+        if (!opt.rootless || (::geteuid() == 0 && ns::in_initial_user_ns())) throw;
         // Device rules need no cgroup here: an unprivileged user namespace cannot mknod.
         if (lx && lx->resources && wants_limits(*lx->resources))
             throw Error(std::string("linux.resources: a rootless container needs cgroups for its limits: ") + e.what());
@@ -443,7 +462,7 @@ void start(const std::string& root, const std::string& id) {
             throw Error("cannot start container \"" + id + "\": its init process exited");
         // Init no longer waits: a start that died after opening the fifo started it already.
         ::unlink(dir.file("exec.fifo").c_str());
-        throw Error("cannot start container \"" + id + "\": it is running already");
+        throw Error("cannot start container \"" + id + "\": it is running, not created");
     }
     if (!fifo) throw_errno("open " + dir.file("exec.fifo"));
     ::unlink(dir.file("exec.fifo").c_str());

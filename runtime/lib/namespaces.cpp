@@ -93,6 +93,21 @@ void write_id_maps(pid_t pid, const std::vector<spec::IdMapping>& uids, const st
     if (!gids.empty()) write("gid_map", format_id_map(gids), "linux.gidMappings");
 }
 
+bool in_initial_user_ns() {
+    std::string map;
+    if (!fs::try_read_file("/proc/self/uid_map", map)) return true;  // no user namespaces here
+    std::vector<std::string> f;
+    size_t pos = 0;
+    while (pos < map.size()) {
+        size_t b = map.find_first_not_of(" \t\n", pos);
+        if (b == std::string::npos) break;
+        size_t e = map.find_first_of(" \t\n", b);
+        f.push_back(map.substr(b, e == std::string::npos ? std::string::npos : e - b));
+        pos = e == std::string::npos ? map.size() : e;
+    }
+    return f == std::vector<std::string>{"0", "0", "4294967295"};
+}
+
 void join(const Plan& plan, bool user_only) {
     // The user namespace first: the others are owned by it, and joining it gives the rights to.
     for (auto& j : plan.joins)

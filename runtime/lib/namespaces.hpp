@@ -38,6 +38,10 @@ Plan plan(const spec::Linux* linux);
 void write_id_maps(pid_t pid, const std::vector<spec::IdMapping>& uids, const std::vector<spec::IdMapping>& gids);
 std::string format_id_map(const std::vector<spec::IdMapping>& maps);
 
+// Whether this process is in the initial user namespace (uid_map "0 0 4294967295"): root there
+// is really root; root in any other has no say over devices or the host's cgroups.
+bool in_initial_user_ns();
+
 // In the child: setns() into every joined namespace of the given kinds, in a safe order.
 void join(const Plan& plan, bool user_only);
 

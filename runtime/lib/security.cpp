@@ -26,6 +26,9 @@ namespace {
 // is whatever the container mounted there, and the bounding-set drop must not trust it.
 int last_cap() {
     static int cached = [] {
+        // Unanswerable (a seccomp filter denying the probe): what these headers know, so that
+        // nothing is kept by mistake; dropping a capability the kernel lacks is a no-op.
+        if (::prctl(PR_CAPBSET_READ, 0, 0, 0, 0) < 0) return static_cast<int>(CAP_LAST_CAP);
         int lo = 0, hi = 63;  // capabilities are bits of a 64-bit set
         while (lo < hi) {
             int mid = (lo + hi + 1) / 2;
@@ -110,6 +113,9 @@ std::vector<std::string> known_capabilities() {
 }
 
 void validate(const spec::Process& p) {
+    // Asked here, in husk before any clone and before the container's seccomp filter, and
+    // kept: init and exec processes only ever read the cached answer.
+    last_cap();
     scheduling::validate(p);
     if (!p.capabilities) return;
     check_set("bounding", p.capabilities->bounding);
