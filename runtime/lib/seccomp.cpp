@@ -107,11 +107,15 @@ void check_rc(int rc, const std::string& what) {
     if (rc < 0) throw_errno(what, -rc);
 }
 
+// Adds one syscalls[] entry; `newest` gets the highest native syscall number it names.
 void add_rule(scmp_filter_ctx ctx, uint32_t default_action, const spec::SeccompSyscall& call,
-              const std::string& field) {
+              const std::string& field, int& newest) {
     uint32_t action = action_value(call.action, call.errno_ret);
     // libseccomp refuses a rule that repeats the default action; it would change nothing.
-    if (action == default_action) return;
+    if (action == default_action) {
+        for (const auto& name : call.names) newest = std::max(newest, seccomp_syscall_resolve_name(name.c_str()));
+        return;
+    }
     std::vector<scmp_arg_cmp> conds;
     std::set<uint32_t> indexes;
     bool repeated = false;
@@ -126,6 +130,7 @@ void add_rule(scmp_filter_ctx ctx, uint32_t default_action, const spec::SeccompS
             log::debug(field + ": syscall \"" + name + "\" is unknown to libseccomp, skipped");
             continue;
         }
+        newest = std::max(newest, nr);  // negative: a pseudo number, not on this architecture
         // Conditions on distinct arguments must all hold; several on the same argument are
         // alternatives (libseccomp cannot AND them), so each becomes a rule of its own.
         if (!repeated) {
@@ -138,30 +143,41 @@ void add_rule(scmp_filter_ctx ctx, uint32_t default_action, const spec::SeccompS
     }
 }
 
+// The syscalls libseccomp knows above native number `newest`, as the numbers rules take. Each
+// lookup scans libseccomp's table (~0.3 us): asked once per process, in husk before the clone,
+// so init reuses the answer; the walk stops 128 numbers past the last known (x86-64's table
+// has a gap of 89 below pidfd_send_signal).
+const std::vector<int>& syscalls_newer_than(int newest) {
+    static int cached_for = -1;
+    static std::vector<int> cached;
+    if (cached_for == newest) return cached;
+    cached.clear();
+    for (int nr = newest + 1, misses = 0; nr < 1024 && misses < 128; ++nr) {
+        char* name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+        if (!name) {
+            ++misses;
+            continue;
+        }
+        misses = 0;
+        int pseudo = seccomp_syscall_resolve_name(name);
+        std::free(name);
+        if (pseudo != __NR_SCMP_ERROR) cached.push_back(pseudo);
+    }
+    cached_for = newest;
+    return cached;
+}
+
 // As runc: a profile that denies by default was written for the syscalls it knew, so the ones
 // newer than any it names fail with ENOSYS rather than the default errno. ENOSYS is what lets a
 // C library fall back (clone3 to clone, faccessat2 to faccessat); EPERM makes it give up.
 // libseccomp has no rule on the syscall number itself, so each newer syscall it knows gets one.
-void add_enosys_for_newer(scmp_filter_ctx ctx, uint32_t default_action, const spec::Seccomp& s) {
+void add_enosys_for_newer(scmp_filter_ctx ctx, uint32_t default_action, int newest) {
     if (default_action == SCMP_ACT_ALLOW || default_action == SCMP_ACT_LOG || default_action == SCMP_ACT_ERRNO(ENOSYS))
         return;
-    int newest = -1;
-    for (const auto& call : s.syscalls)
-        for (const auto& name : call.names) {
-            int nr = seccomp_syscall_resolve_name_arch(SCMP_ARCH_NATIVE, name.c_str());
-            if (nr >= 0) newest = std::max(newest, nr);
-        }
     if (newest < 0) return;
-    // Native syscall numbers stay below 1024 on every architecture libseccomp knows (x32's
-    // flag bit aside, which resolve_num_arch does not report here).
-    for (int nr = newest + 1; nr < 1024; ++nr) {
-        char* name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
-        if (!name) continue;
-        int pseudo = seccomp_syscall_resolve_name(name);
-        std::free(name);
-        if (pseudo == __NR_SCMP_ERROR) continue;
+    for (int pseudo : syscalls_newer_than(newest)) {
         int rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), pseudo, 0);
-        if (rc < 0 && rc != -EEXIST) check_rc(rc, std::string(kField) + ": add ENOSYS rule for syscall " + std::to_string(nr));
+        if (rc < 0 && rc != -EEXIST) check_rc(rc, std::string(kField) + ": add ENOSYS rule for syscall " + std::to_string(pseudo));
     }
 }
 
@@ -181,9 +197,10 @@ Filter build(const spec::Seccomp& s) {
         check_rc(seccomp_attr_set(ctx.get(), static_cast<scmp_filter_attr>(f.attr), 1),
                  std::string(kField) + ".flags[" + std::to_string(i) + "]: set " + s.flags[i]);
     }
+    int newest = -1;
     for (size_t i = 0; i < s.syscalls.size(); ++i)
-        add_rule(ctx.get(), def, s.syscalls[i], std::string(kField) + ".syscalls[" + std::to_string(i) + "]");
-    add_enosys_for_newer(ctx.get(), def, s);
+        add_rule(ctx.get(), def, s.syscalls[i], std::string(kField) + ".syscalls[" + std::to_string(i) + "]", newest);
+    add_enosys_for_newer(ctx.get(), def, newest);
     return ctx;
 }
 
