@@ -249,9 +249,11 @@ void Manager::create() {
     std::vector<std::string> made;
     try {
         make_dirs(made);
-        // A new cgroup under a frozen parent is born frozen: init would never report back.
+        // A new cgroup under a frozen parent is born frozen: init would never report back. (A
+        // root cgroup cannot be frozen: nothing to read for the default /<id>.)
         for (auto& h : hierarchies_)
-            if (h.created && frozen_now(h)) throw Error("linux.cgroupsPath: cgroup " + h.dir + " is frozen (by a parent)");
+            if (h.created && h.dir.rfind('/') > h.mountpoint.size() && frozen_now(h))
+                throw Error("linux.cgroupsPath: cgroup " + h.dir + " is frozen (by a parent)");
     } catch (...) {
         for (auto it = made.rbegin(); it != made.rend(); ++it) ::rmdir(it->c_str());
         for (auto& h : hierarchies_) h.created = false;
