@@ -37,7 +37,7 @@ class Manager {
 public:
     // Plans the container's cgroup from linux.cgroupsPath as runc's cgroupfs driver does:
     // absolute paths are under each hierarchy's root, relative ones under husk's own cgroup,
-    // and an empty one becomes /husk/<id>. Nothing is created yet. `root` is the cgroupfs
+    // and an empty one becomes /<id>. Nothing is created yet. `root` is the cgroupfs
     // mount (a fake tree in unit tests).
     static Manager plan(const std::string& cgroups_path, const std::string& id,
                         const std::string& root = "/sys/fs/cgroup");

@@ -17,7 +17,7 @@ enum Msg : char {
     kGo = 'G',          // parent -> child: maps written, cgroup joined
     kRunHooks = 'H',    // child -> parent: mounts ready, run prestart/createRuntime
     kHooksDone = 'D',   // parent -> child: done; the text is the state JSON for container hooks
-    kReady = 'R',       // child -> parent: set up, now blocking on exec.fifo
+    kReady = 'R',       // child -> parent: set up, now waiting on exec.fifo
     kError = 'E',       // child -> parent: the text is the error
     kSeccompFd = 'S',   // child -> parent: the seccomp notify fd is attached (SCM_RIGHTS)
     kSeccompDone = 'A', // parent -> child: the fd went to linux.seccomp.listenerPath
