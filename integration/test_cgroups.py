@@ -340,11 +340,38 @@ def test_cgroups_path_with_dotdot_is_refused(husk):
     assert husk.state(cid) is None
 
 
-def test_systemd_cgroup_driver_is_a_clear_error(husk):
+def test_systemd_cgroup_driver_without_a_bus_is_a_clear_error(husk, tmp_path):
+    # The driver itself runs against a real systemd in test_systemd_cgroup.py; here, its errors.
     cid = husk.new_id()
-    b = husk.bundle(["true"])
-    r = husk.cmd("--systemd-cgroup", "create", "-b", b, cid, root=True)
-    assert r.returncode == 1 and "systemd" in r.stderr and "not supported" in r.stderr
+    b = husk.bundle(["sleep", "1000"])
+    bus = f"unix:path={tmp_path}/no-bus"
+    r = husk.cmd("--systemd-cgroup", "create", "-b", b, cid, env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=bus))
+    assert r.returncode == 1
+    assert f"--systemd-cgroup: cannot connect to the system bus ({bus}): No such file or directory" in r.stderr
+    assert husk.state(cid) is None
+    assert not os.path.isdir(husk.root) or not os.listdir(husk.root)
+
+
+@pytest.mark.parametrize("path, message", [
+    ("system.slice:husk", 'linux.cgroupsPath: "system.slice:husk" is not "slice:prefix:name"'),
+    ("/husk/abc", 'linux.cgroupsPath: "/husk/abc" is not "slice:prefix:name"'),
+    ("a/b.slice:husk:x", 'linux.cgroupsPath: slice "a/b.slice" must not contain "/"'),
+    ("a--b.slice:husk:x", 'linux.cgroupsPath: slice "a--b.slice" is not a valid slice name'),
+    ("machine:husk:x", 'linux.cgroupsPath: slice "machine" must end in ".slice"'),
+])
+def test_systemd_cgroup_driver_refuses_a_malformed_path(husk, path, message):
+    cid = husk.new_id()
+    b = husk.bundle(["sleep", "1000"], lambda cfg: cfg["linux"].__setitem__("cgroupsPath", path))
+    r = husk.cmd("--systemd-cgroup", "create", "-b", b, cid)
+    assert r.returncode == 1 and message in r.stderr, r.stderr
+    assert husk.state(cid) is None
+
+
+def test_a_systemd_path_without_the_driver_names_the_flag(husk):
+    cid = husk.new_id()
+    b = husk.bundle(["true"], lambda cfg: cfg["linux"].__setitem__("cgroupsPath", "system.slice:husk:x"))
+    r = husk.cmd("create", "-b", b, cid)
+    assert r.returncode == 1 and "--systemd-cgroup" in r.stderr
     assert husk.state(cid) is None
 
 

@@ -18,6 +18,9 @@
 #include "error.hpp"
 #include "fs.hpp"
 #include "log.hpp"
+#include "systemd/client.hpp"
+#include "systemd/properties.hpp"
+#include "systemd/unit_name.hpp"
 #include "v1/controllers.hpp"
 #include "v2/controllers.hpp"
 
@@ -163,7 +166,7 @@ Manager Manager::plan(const std::string& cgroups_path, const std::string& id, co
     }
     if (cgroups_path.find(':') != std::string::npos && cgroups_path.find('/') == std::string::npos)
         throw Error("linux.cgroupsPath: \"" + cgroups_path +
-                    "\" is a systemd slice:prefix:name path; the systemd cgroup driver is not supported yet");
+                    "\" is a systemd slice:prefix:name path, for the systemd cgroup driver (--systemd-cgroup)");
     Manager m;
     m.layout_ = detect_layout(root);
     bool relative = !cgroups_path.empty() && cgroups_path[0] != '/';
@@ -186,6 +189,90 @@ Manager Manager::plan(const std::string& cgroups_path, const std::string& id, co
     return m;
 }
 
+Manager Manager::plan_systemd(const std::string& cgroups_path, const std::string& id, bool rootless,
+                              const std::string& root) {
+    systemd::UnitName name = systemd::parse_cgroups_path(cgroups_path, id, rootless);
+    // Connected now, so that a missing bus fails the create before init exists.
+    auto client = std::make_shared<systemd::Client>(rootless ? systemd::Client::Bus::User : systemd::Client::Bus::System);
+    // The user's manager runs in its own cgroup (user@UID.service): its units are below it.
+    std::string below = rootless ? client->manager_property("ControlGroup").str() : "/";
+    Manager m = plan(fs::clean(below + "/" + name.cgroup), id, root);
+    m.unit_ = name.unit;
+    m.slice_ = name.slice;
+    m.user_manager_ = rootless;
+    m.client_ = std::move(client);
+    return m;
+}
+
+systemd::Client& Manager::client() {
+    if (!client_)
+        client_ = std::make_shared<systemd::Client>(user_manager_ ? systemd::Client::Bus::User : systemd::Client::Bus::System);
+    return *client_;
+}
+
+void Manager::start_unit(pid_t pid, const spec::Resources* r, const std::map<std::string, std::string>& annotations,
+                         const std::string& description) {
+    using dbus::Value;
+    systemd::Host host;
+    host.v2 = layout_ == Layout::V2;
+    // Asked only when a property depends on them: each is a round trip or a read.
+    if (r && systemd::needs_version(*r)) host.version = client().version();
+    if (r) fs::try_read_file("/proc/devices", host.proc_devices);
+    systemd::Properties p;
+    p.emplace_back("Description", Value::string(description));
+    bool slice = unit_.size() > 6 && unit_.compare(unit_.size() - 6, 6, ".slice") == 0;
+    if (slice) {
+        // A slice holds no processes of its own in systemd's eyes: it gets none at creation,
+        // and init is moved in through cgroupfs below, as for the hierarchies systemd leaves.
+        p.emplace_back("Wants", Value::array("s", {Value::string(slice_)}));
+    } else {
+        p.emplace_back("Slice", Value::string(slice_));
+        p.emplace_back("Delegate", Value::boolean(true));
+        p.emplace_back("PIDs", Value::array("u", {Value::uint32(static_cast<uint32_t>(pid))}));
+    }
+    // Accounting on for every controller, so systemd realizes the unit in each of them (and
+    // the cgroupfs writes below find their files).
+    p.emplace_back("MemoryAccounting", Value::boolean(true));
+    p.emplace_back("CPUAccounting", Value::boolean(true));
+    p.emplace_back(host.v2 ? "IOAccounting" : "BlockIOAccounting", Value::boolean(true));
+    p.emplace_back("TasksAccounting", Value::boolean(true));
+    p.emplace_back("DefaultDependencies", Value::boolean(false));
+    if (r) {
+        systemd::Properties rp = systemd::resource_properties(*r, host, true);
+        p.insert(p.end(), rp.begin(), rp.end());
+    }
+    // Last, so that they override what husk set (systemd keeps the last value it is given).
+    systemd::Properties ap = systemd::annotation_properties(annotations);
+    p.insert(p.end(), ap.begin(), ap.end());
+
+    client().start_transient(unit_, p);
+    unit_started_ = true;
+    try {
+        // The hierarchies systemd does not manage (freezer, cpuset, net_cls ... on v1): ours.
+        std::vector<std::string> made;
+        for (auto& h : hierarchies_) {
+            struct stat st;
+            if (::stat(h.dir.c_str(), &st) == 0) continue;
+            bool cpuset = h.controllers.find("cpuset") != std::string::npos;
+            std::string rel = h.dir.substr(h.mountpoint.size());
+            for (size_t pos = 1; pos <= rel.size();) {
+                size_t next = rel.find('/', pos);
+                if (next == std::string::npos) next = rel.size();
+                std::string cur = h.mountpoint + rel.substr(0, next);
+                pos = next + 1;
+                if (::mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST) throw_errno("create cgroup " + cur);
+                if (cpuset) copy_cpuset_from_parent(cur);
+            }
+            h.created = true;
+        }
+        add(pid);
+        if (r) apply(*r, true);
+    } catch (...) {
+        destroy();
+        throw;
+    }
+}
+
 Manager Manager::restore(const nlohmann::json& saved) {
     Manager m;
     if (!saved.is_object()) return m;  // a container without cgroups (rootless)
@@ -195,6 +282,12 @@ Manager Manager::restore(const nlohmann::json& saved) {
     for (auto& h : saved.value("hierarchies", nlohmann::json::array()))
         m.hierarchies_.push_back({h.value("controllers", ""), h.value("mountpoint", ""), h.value("dir", ""),
                                   h.value("created", false)});
+    if (auto sd = saved.find("systemd"); sd != saved.end() && sd->is_object()) {
+        m.unit_ = sd->value("unit", "");
+        m.slice_ = sd->value("slice", "");
+        m.user_manager_ = sd->value("manager", "system") == "user";
+        m.unit_started_ = sd->value("started", false);
+    }
     return m;
 }
 
@@ -206,6 +299,9 @@ nlohmann::json Manager::save() const {
     for (auto& h : hierarchies_)
         j["hierarchies"].push_back(
             {{"controllers", h.controllers}, {"mountpoint", h.mountpoint}, {"dir", h.dir}, {"created", h.created}});
+    if (uses_systemd())
+        j["systemd"] = {{"unit", unit_}, {"slice", slice_}, {"manager", user_manager_ ? "user" : "system"},
+                        {"started", unit_started_}};
     return j;
 }
 
@@ -306,6 +402,14 @@ void Manager::make_dirs(std::vector<std::string>& made) {
 
 void Manager::apply(const spec::Resources& r, bool initial) {
     validate(r);
+    if (uses_systemd() && !initial) {
+        // As runc: systemd first, which would otherwise undo the cgroupfs writes when it next
+        // applies the unit's settings (a daemon-reload), then the exact values through cgroupfs.
+        systemd::Host host;
+        host.v2 = layout_ == Layout::V2;
+        if (systemd::needs_version(r)) host.version = client().version();
+        client().set_properties(unit_, systemd::resource_properties(r, host, false));
+    }
     if (layout_ == Layout::V2) {
         const Hierarchy* h = find("");
         if (!h) throw Error("cgroup v2 hierarchy not found");
@@ -356,6 +460,7 @@ std::string Manager::memory_dir() const {
 }
 
 int Manager::open_unified() const {
+    if (uses_systemd()) return -1;  // the unit's cgroup is made around init, after the clone
     for (auto& h : hierarchies_)
         if (h.unified() && layout_ == Layout::V2) return ::open(h.dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
     return -1;
@@ -366,6 +471,13 @@ void Manager::add(pid_t pid) {
 }
 
 void Manager::destroy() {
+    if (unit_started_) {
+        // systemd stops a scope with SIGTERM, which a container's init (pid 1 of its
+        // namespace, no handler) never sees: it would wait out the stop timeout.
+        signal_all(SIGKILL);
+        client().stop(unit_);
+        unit_started_ = false;
+    }
     for (auto& h : hierarchies_) {
         if (!h.created) continue;
         // A cgroup whose last task has just exited can be briefly busy.

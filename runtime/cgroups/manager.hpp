@@ -1,9 +1,11 @@
 // A container's cgroup across every hierarchy the host has: cgroup v1 controllers, the cgroup2
-// (unified) hierarchy, or both on hybrid hosts. Owns creation, membership, freezing and removal.
+// (unified) hierarchy, or both on hybrid hosts. Owns creation, membership, freezing and removal,
+// by cgroupfs itself or, with the systemd driver, through a transient systemd unit.
 #pragma once
 
 #include <sys/types.h>
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -33,6 +35,10 @@ struct NotPermitted : Error {
     using Error::Error;
 };
 
+namespace systemd {
+class Client;
+}
+
 class Manager {
 public:
     // Plans the container's cgroup from linux.cgroupsPath as runc's cgroupfs driver does:
@@ -41,8 +47,17 @@ public:
     // mount (a fake tree in unit tests).
     static Manager plan(const std::string& cgroups_path, const std::string& id,
                         const std::string& root = "/sys/fs/cgroup");
+    // The systemd driver (--systemd-cgroup, as runc's): linux.cgroupsPath is "slice:prefix:name"
+    // and the cgroup is a transient unit systemd makes around init (start_unit), on the system
+    // manager, or the user's own when rootless. Connects to the bus (a missing one fails here,
+    // before anything is made); only the user manager is asked anything (its own cgroup).
+    static Manager plan_systemd(const std::string& cgroups_path, const std::string& id, bool rootless,
+                                const std::string& root = "/sys/fs/cgroup");
     static Manager restore(const nlohmann::json& saved);
     nlohmann::json save() const;
+
+    bool uses_systemd() const { return !unit_.empty(); }
+    const std::string& unit() const { return unit_; }
 
     Layout layout() const { return layout_; }
     const std::string& path() const { return path_; }
@@ -52,9 +67,16 @@ public:
     // Makes the container's directory in every hierarchy (and parents as needed). Refuses an
     // existing one that has processes or is frozen; on failure removes what it made.
     void create();
+    // systemd driver, instead of create() and add(): starts the unit with pid in it and
+    // `resources` and the org.systemd.property.* annotations as its properties; then, as runc,
+    // makes the directories of the hierarchies systemd leaves alone, puts pid in every hierarchy
+    // and writes the resources through cgroupfs as well. On failure nothing of it is left.
+    void start_unit(pid_t pid, const spec::Resources* resources,
+                    const std::map<std::string, std::string>& annotations, const std::string& description);
     // Validates and writes linux.resources into every controller it needs. `initial` (create)
     // also sets the device rules; `husk update` leaves them as they are. A resource the host
-    // cannot apply is an error naming the field; nothing is skipped silently.
+    // cannot apply is an error naming the field; nothing is skipped silently. With the systemd
+    // driver an update (not `initial`) sets the unit's properties first.
     void apply(const spec::Resources& resources, bool initial = true);
     // runc's events "data" object: cpu, memory, pids, blkio, hugetlb ... from the cgroup files.
     nlohmann::json stats() const;
@@ -63,7 +85,8 @@ public:
     // An O_PATH fd of the cgroup2 directory for clone3(CLONE_INTO_CGROUP), or -1 on v1.
     int open_unified() const;
     void add(pid_t pid);
-    // Removes the directories create() made, deepest first; quietly skips missing ones.
+    // Removes the directories create() made, deepest first; quietly skips missing ones. With
+    // the systemd driver, first stops the unit (and resets it, should it have failed).
     void destroy();
 
     void freeze();
@@ -77,9 +100,15 @@ private:
     // Makes each hierarchy's directory; `made` gets every directory it created, parents too.
     void make_dirs(std::vector<std::string>& made);
     bool frozen_now(const Hierarchy& h) const;
+    systemd::Client& client();
     Layout layout_ = Layout::V2;
     std::string path_;
     std::vector<Hierarchy> hierarchies_;
+    // systemd driver: the unit, its parent slice, which manager, whether we started it.
+    std::string unit_, slice_;
+    bool user_manager_ = false;
+    bool unit_started_ = false;
+    std::shared_ptr<systemd::Client> client_;  // connected on first use
 };
 
 }  // namespace husk::cgroups

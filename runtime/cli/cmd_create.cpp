@@ -33,9 +33,9 @@ int cmd_create(const Globals& g, std::vector<std::string> argv) {
                            "[--no-new-keyring] [--preserve-fds N] CONTAINER-ID",
                            "Create a container; it waits for `husk start` to run its process.");
     expect_args("create", pos, 1, 1);
-    if (g.systemd_cgroup) throw Error("--systemd-cgroup: the systemd cgroup driver is not supported yet");
     opt.root = g.root;
     opt.rootless = g.rootless_mode();
+    opt.systemd_cgroup = g.systemd_cgroup;
     opt.id = pos[0];
     container::create(opt);
     return 0;

@@ -35,7 +35,7 @@ int cmd_features(const Globals&, std::vector<std::string> argv) {
                          "strictatime", "suid", "symfollow", "sync", "unbindable"};
     ojson linux;
     linux["namespaces"] = {"cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"};
-    linux["cgroup"] = {{"v1", true}, {"v2", true}, {"systemd", false}, {"systemdUser", false}, {"rdma", true}};
+    linux["cgroup"] = {{"v1", true}, {"v2", true}, {"systemd", true}, {"systemdUser", true}, {"rdma", true}};
     linux["capabilities"] = security::known_capabilities();
     // knownFlags: what husk can name; supportedFlags: what this libseccomp and kernel can set.
     std::vector<std::string> known_flags = {"SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG",

@@ -32,10 +32,10 @@ int cmd_run(const Globals& g, std::vector<std::string> argv) {
         return print_usage("run [-b BUNDLE] [-d] [--keep] [--console-socket PATH] [--pid-file PATH] CONTAINER-ID",
                            "Create and start a container; in the foreground, wait for it and exit with its status.");
     expect_args("run", pos, 1, 1);
-    if (g.systemd_cgroup) throw Error("--systemd-cgroup: the systemd cgroup driver is not supported yet");
     if (detach && keep) throw Error("--keep cannot be used with --detach");
     opt.root = g.root;
     opt.rootless = g.rootless_mode();
+    opt.systemd_cgroup = g.systemd_cgroup;
     opt.id = pos[0];
     opt.foreground = !detach;
 

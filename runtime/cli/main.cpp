@@ -48,7 +48,7 @@ void print_help() {
         "  --log FILE             log file (default: none; errors still go to stderr)\n"
         "  --log-format text|json log format (default text)\n"
         "  --debug                log debug messages\n"
-        "  --systemd-cgroup       use the systemd cgroup driver (not supported yet)\n"
+        "  --systemd-cgroup       make cgroups as systemd units (linux.cgroupsPath slice:prefix:name)\n"
         "  --rootless auto|true|false\n"
         "  --version, -v          print the version\n"
         "  --help, -h             print this help\n");

@@ -311,10 +311,13 @@ Created create(const CreateOptions& opt) {
     if (!fifo) throw_errno("open " + dir.file("exec.fifo"));
 
     const spec::Linux* lx = config.linux ? &*config.linux : nullptr;
-    cgroups::Manager cg = cgroups::Manager::plan(lx ? lx->cgroups_path : "", opt.id);
+    std::string cgroups_path = lx ? lx->cgroups_path : "";
+    cgroups::Manager cg = opt.systemd_cgroup ? cgroups::Manager::plan_systemd(cgroups_path, opt.id, opt.rootless)
+                                             : cgroups::Manager::plan(cgroups_path, opt.id);
     bool use_cgroups = true;
     try {
-        cg.create();
+        // systemd's unit is made around init, once it exists (start_unit below).
+        if (!cg.uses_systemd()) cg.create();
     } catch (const cgroups::NotPermitted& e) {
         // Only for a rootless husk that truly lacks the rights: as real root, a container
         // without its device cgroup could reach the host's disks (in a user namespace the
@@ -328,7 +331,7 @@ Created create(const CreateOptions& opt) {
         use_cgroups = false;
     }
     rollback.add([cg]() mutable { cg.destroy(); });
-    if (use_cgroups && lx && lx->resources) cg.apply(*lx->resources);
+    if (use_cgroups && lx && lx->resources && !cg.uses_systemd()) cg.apply(*lx->resources);
 
     // Sockets passed by systemd-style activation go to the container too.
     int preserve = opt.preserve_fds;
@@ -386,8 +389,13 @@ Created create(const CreateOptions& opt) {
 
     if (plan.new_user()) ns::write_id_maps(pid, lx->uid_mappings, lx->gid_mappings);
     if (lx) net_devices::move_into(*lx, pid);
-    if (!cgfd) cg.add(pid);
-    else
+    if (cg.uses_systemd()) {
+        cg.start_unit(pid, lx && lx->resources ? &*lx->resources : nullptr, config.annotations,
+                      "husk container " + opt.id);
+        rollback.add([cg]() mutable { cg.destroy(); });
+    } else if (!cgfd) {
+        cg.add(pid);
+    } else
         for (auto& h : cg.hierarchies())
             if (!h.unified()) fs::write_file(h.dir + "/cgroup.procs", std::to_string(pid), O_WRONLY);
 

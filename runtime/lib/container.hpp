@@ -28,6 +28,8 @@ struct CreateOptions {
     // Rootless (--rootless, or not root): cgroups husk may not create are done without, as long
     // as the config asks for no resource limits (runc's rule).
     bool rootless = false;
+    // --systemd-cgroup: the cgroup is a transient systemd unit (cgroups::Manager::plan_systemd).
+    bool systemd_cgroup = false;
 };
 
 // What `run` needs to supervise the container it created.
