@@ -100,7 +100,12 @@ private:
     // Makes each hierarchy's directory; `made` gets every directory it created, parents too.
     void make_dirs(std::vector<std::string>& made);
     bool frozen_now(const Hierarchy& h) const;
+    // The systemd driver's steps (systemd/unit.cpp).
     systemd::Client& client();
+    void set_unit_properties(const spec::Resources& r);
+    void stop_unit();
+    // Makes the hierarchies' directories that do not exist yet (systemd leaves some alone).
+    void make_missing_dirs();
     Layout layout_ = Layout::V2;
     std::string path_;
     std::vector<Hierarchy> hierarchies_;

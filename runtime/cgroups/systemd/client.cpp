@@ -11,9 +11,10 @@ namespace {
 using dbus::Message;
 using dbus::Value;
 
-const std::string kService = "org.freedesktop.systemd1";
-const std::string kPath = "/org/freedesktop/systemd1";
-const std::string kManager = "org.freedesktop.systemd1.Manager";
+// Plain literals, not std::strings: nothing of the driver may run at husk's start.
+constexpr const char* kService = "org.freedesktop.systemd1";
+constexpr const char* kPath = "/org/freedesktop/systemd1";
+constexpr const char* kManager = "org.freedesktop.systemd1.Manager";
 
 Message manager_call(const std::string& member, std::vector<Value> body) {
     return Message::call(kService, kPath, kManager, member, std::move(body));
@@ -49,8 +50,9 @@ std::string Client::run_job(Message call, const std::string& unit, std::chrono::
     if (!matching_ && conn_.via_daemon()) {
         match = conn_.send(Message::call("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
                                          "AddMatch",
-                                         {Value::string("type='signal',sender='" + kService + "',path='" + kPath +
-                                                        "',interface='" + kManager + "',member='JobRemoved'")}));
+                                         {Value::string(std::string("type='signal',sender='") + kService +
+                                                        "',path='" + kPath + "',interface='" + kManager +
+                                                        "',member='JobRemoved'")}));
     }
     uint32_t serial = conn_.send(std::move(call));
     if (match) conn_.await_reply(match, deadline);

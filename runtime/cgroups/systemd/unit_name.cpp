@@ -7,8 +7,10 @@
 namespace husk::cgroups::systemd {
 namespace {
 
-const std::string kField = "linux.cgroupsPath";
-const std::string kSlice = ".slice";
+// Plain literals, not std::strings: nothing of the driver may run at husk's start.
+constexpr const char* kField = "linux.cgroupsPath";
+constexpr const char* kSlice = ".slice";
+constexpr size_t kSliceLen = 6;
 
 bool ends_with(const std::string& s, const std::string& suffix) {
     return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -16,15 +18,15 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 
 // systemd's unit name alphabet, and its length limit.
 void check_unit_name(const std::string& unit, const std::string& what) {
-    if (unit.size() > 255) throw Error(kField + ": " + what + " \"" + unit + "\" is longer than 255 characters");
+    if (unit.size() > 255) throw Error(std::string(kField) + ": " + what + " \"" + unit + "\" is longer than 255 characters");
     for (unsigned char c : unit)
         if (!std::isalnum(c) && c != ':' && c != '-' && c != '_' && c != '.' && c != '\\')
-            throw Error(kField + ": " + what + " \"" + unit + "\" has a character systemd does not allow in unit names");
+            throw Error(std::string(kField) + ": " + what + " \"" + unit + "\" has a character systemd does not allow in unit names");
 }
 
 // The slice a slice unit belongs to, from its name: "a-b.slice" -> "a.slice", "a.slice" -> "-.slice".
 std::string parent_of(const std::string& slice) {
-    std::string base = slice.substr(0, slice.size() - kSlice.size());
+    std::string base = slice.substr(0, slice.size() - kSliceLen);
     size_t dash = base.rfind('-');
     return dash == std::string::npos ? "-.slice" : base.substr(0, dash) + kSlice;
 }
@@ -38,7 +40,7 @@ std::string expand_slice(const std::string& slice, const std::string& field) {
         throw Error(field + ": slice \"" + slice + "\" must not contain \"/\"");
     if (!ends_with(slice, kSlice)) throw Error(field + ": slice \"" + slice + "\" must end in \".slice\"");
     if (slice == "-.slice") return "/";
-    std::string base = slice.substr(0, slice.size() - kSlice.size());
+    std::string base = slice.substr(0, slice.size() - kSliceLen);
     std::string path, prefix;
     size_t start = 0;
     for (;;) {
@@ -58,11 +60,11 @@ UnitName parse_cgroups_path(const std::string& cgroups_path, const std::string& 
     std::string path = cgroups_path.empty() ? ":husk:" + id : cgroups_path;
     size_t a = path.find(':'), b = a == std::string::npos ? a : path.find(':', a + 1);
     if (b == std::string::npos || path.find(':', b + 1) != std::string::npos)
-        throw Error(kField + ": \"" + cgroups_path + "\" is not \"slice:prefix:name\", as the systemd cgroup driver needs");
+        throw Error(std::string(kField) + ": \"" + cgroups_path + "\" is not \"slice:prefix:name\", as the systemd cgroup driver needs");
     std::string slice = path.substr(0, a), prefix = path.substr(a + 1, b - a - 1), name = path.substr(b + 1);
-    if (name.empty()) throw Error(kField + ": \"" + cgroups_path + "\" has an empty name (slice:prefix:name)");
+    if (name.empty()) throw Error(std::string(kField) + ": \"" + cgroups_path + "\" has an empty name (slice:prefix:name)");
     if (name.find('/') != std::string::npos || prefix.find('/') != std::string::npos)
-        throw Error(kField + ": \"" + cgroups_path + "\": prefix and name must not contain \"/\"");
+        throw Error(std::string(kField) + ": \"" + cgroups_path + "\": prefix and name must not contain \"/\"");
     bool explicit_slice = !slice.empty();
     if (slice.empty()) slice = rootless ? "user.slice" : "system.slice";
     else if (slice == "-") slice = "-.slice";
@@ -76,7 +78,7 @@ UnitName parse_cgroups_path(const std::string& cgroups_path, const std::string& 
         u.unit = name;
         u.cgroup = expand_slice(name, kField);
         if (explicit_slice && parent_of(name) != slice)
-            throw Error(kField + ": slice \"" + name + "\" belongs to \"" + parent_of(name) + "\", not \"" + slice + "\"");
+            throw Error(std::string(kField) + ": slice \"" + name + "\" belongs to \"" + parent_of(name) + "\", not \"" + slice + "\"");
         u.slice = parent_of(name);
     } else {
         u.unit = (prefix.empty() ? "" : prefix + "-") + name + ".scope";

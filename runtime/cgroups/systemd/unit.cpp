@@ -1,0 +1,95 @@
+// The systemd driver's part of cgroups::Manager (--systemd-cgroup): the unit planned from
+// linux.cgroupsPath, started around init, updated and stopped through systemd's manager. Kept
+// apart from manager.cpp so that the cgroupfs path neither runs nor pages in any of it.
+#include <sys/stat.h>
+
+#include "cgroups/manager.hpp"
+#include "client.hpp"
+#include "fs.hpp"
+#include "properties.hpp"
+#include "unit_name.hpp"
+
+namespace husk::cgroups {
+
+Manager Manager::plan_systemd(const std::string& cgroups_path, const std::string& id, bool rootless,
+                              const std::string& root) {
+    systemd::UnitName name = systemd::parse_cgroups_path(cgroups_path, id, rootless);
+    // Connected now, so that a missing bus fails the create before init exists.
+    auto client = std::make_shared<systemd::Client>(rootless ? systemd::Client::Bus::User : systemd::Client::Bus::System);
+    // The user's manager runs in its own cgroup (user@UID.service): its units are below it.
+    std::string below = rootless ? client->manager_property("ControlGroup").str() : "/";
+    Manager m = plan(fs::clean(below + "/" + name.cgroup), id, root);
+    m.unit_ = name.unit;
+    m.slice_ = name.slice;
+    m.user_manager_ = rootless;
+    m.client_ = std::move(client);
+    return m;
+}
+
+systemd::Client& Manager::client() {
+    if (!client_)
+        client_ = std::make_shared<systemd::Client>(user_manager_ ? systemd::Client::Bus::User : systemd::Client::Bus::System);
+    return *client_;
+}
+
+void Manager::start_unit(pid_t pid, const spec::Resources* r, const std::map<std::string, std::string>& annotations,
+                         const std::string& description) {
+    using dbus::Value;
+    systemd::Host host;
+    host.v2 = layout_ == Layout::V2;
+    // Asked only when a property depends on them: each is a round trip or a read.
+    if (r && systemd::needs_version(*r)) host.version = client().version();
+    if (r) fs::try_read_file("/proc/devices", host.proc_devices);
+    systemd::Properties p;
+    p.emplace_back("Description", Value::string(description));
+    bool slice = unit_.size() > 6 && unit_.compare(unit_.size() - 6, 6, ".slice") == 0;
+    if (slice) {
+        // A slice holds no processes of its own in systemd's eyes: it gets none at creation,
+        // and init is moved in through cgroupfs below, as for the hierarchies systemd leaves.
+        p.emplace_back("Wants", Value::array("s", {Value::string(slice_)}));
+    } else {
+        p.emplace_back("Slice", Value::string(slice_));
+        p.emplace_back("Delegate", Value::boolean(true));
+        p.emplace_back("PIDs", Value::array("u", {Value::uint32(static_cast<uint32_t>(pid))}));
+    }
+    // Accounting on for every controller, so systemd realizes the unit in each of them (and
+    // the cgroupfs writes below find their files).
+    p.emplace_back("MemoryAccounting", Value::boolean(true));
+    p.emplace_back("CPUAccounting", Value::boolean(true));
+    p.emplace_back(host.v2 ? "IOAccounting" : "BlockIOAccounting", Value::boolean(true));
+    p.emplace_back("TasksAccounting", Value::boolean(true));
+    p.emplace_back("DefaultDependencies", Value::boolean(false));
+    if (r) {
+        systemd::Properties rp = systemd::resource_properties(*r, host, true);
+        p.insert(p.end(), rp.begin(), rp.end());
+    }
+    // Last, so that they override what husk set (systemd keeps the last value it is given).
+    systemd::Properties ap = systemd::annotation_properties(annotations);
+    p.insert(p.end(), ap.begin(), ap.end());
+
+    client().start_transient(unit_, p);
+    unit_started_ = true;
+    try {
+        // The hierarchies systemd does not manage (freezer, cpuset, net_cls ... on v1): ours.
+        make_missing_dirs();
+        add(pid);
+        if (r) apply(*r, true);
+    } catch (...) {
+        destroy();
+        throw;
+    }
+}
+
+void Manager::set_unit_properties(const spec::Resources& r) {
+    systemd::Host host;
+    host.v2 = layout_ == Layout::V2;
+    if (systemd::needs_version(r)) host.version = client().version();
+    client().set_properties(unit_, systemd::resource_properties(r, host, false));
+}
+
+void Manager::stop_unit() {
+    client().stop(unit_);
+    unit_started_ = false;
+}
+
+}  // namespace husk::cgroups
