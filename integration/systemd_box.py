@@ -19,8 +19,9 @@ CACHE = os.environ.get("HUSK_TEST_CACHE", "/var/cache/husk-tests")
 TREE = os.path.join(CACHE, "systemd-bookworm")
 MIRROR = os.environ.get("HUSK_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 # podman and containerd drive husk inside; crun and containernetworking-plugins only satisfy
-# podman's dependencies (debootstrap does not resolve virtual packages); procps for `husk ps`.
-PACKAGES = ["systemd", "systemd-sysv", "dbus", "procps", "podman", "conmon", "crun",
+# podman's dependencies (debootstrap does not resolve virtual packages); procps for `husk ps`;
+# dbus-user-session for a user's bus (rootless).
+PACKAGES = ["systemd", "systemd-sysv", "dbus", "dbus-user-session", "procps", "podman", "conmon", "crun",
             "containernetworking-plugins", "containerd"]
 # Services of those packages that would start at boot and are not wanted there.
 MASKED = ["podman.service", "podman.socket", "podman-restart.service", "podman-auto-update.service",
@@ -95,9 +96,11 @@ def _hierarchies():
 
 
 class SystemdBox:
-    def __init__(self, binds):
-        """binds: (host path, path inside, read_only)."""
+    def __init__(self, binds, unified=False):
+        """binds: (host path, path inside, read_only). unified: the container gets a cgroup v2
+        tree of its own (on a v1 or hybrid host, one without controllers: they are v1's)."""
         self.binds = binds
+        self.unified = unified
         self.name = "husk-sd-" + uuid.uuid4().hex[:8]
         self.cgroup_dirs = []
         self.proc = None
@@ -127,8 +130,12 @@ class SystemdBox:
         argv.append("-b")
         self.log = tempfile.NamedTemporaryFile("w+", prefix="husk-nspawn-", suffix=".log")
         start = time.monotonic()
+        # Unset: nspawn gives the container the host's layout (here hybrid); "0" would be v1 only.
+        env = {k: v for k, v in os.environ.items() if k != "SYSTEMD_NSPAWN_UNIFIED_HIERARCHY"}
+        if self.unified:
+            env["SYSTEMD_NSPAWN_UNIFIED_HIERARCHY"] = "1"
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log,
-                                     preexec_fn=join_cgroups, start_new_session=True)
+                                     preexec_fn=join_cgroups, start_new_session=True, env=env)
         self.leader = wait_for(self._find_leader, timeout=30, interval=0.05)
         assert self.leader, "systemd-nspawn started no systemd: " + self.read_log()
         self._wait_running(start)

@@ -22,8 +22,7 @@ SHIM = os.path.join(os.path.dirname(os.path.dirname(HUSK)), "shim", "containerd-
 MB = 1024 * 1024
 
 
-@pytest.fixture(scope="module")
-def box():
+def _box(unified):
     for tool in ("debootstrap", "systemd-nspawn", "nsenter"):
         if not shutil.which(tool):
             pytest.skip(f"{tool} not installed (tests/install-deps.sh installs it)")
@@ -32,10 +31,11 @@ def box():
     except systemd_box.Unavailable as e:
         pytest.skip(str(e))
     work = tempfile.mkdtemp(prefix="husk-sdbox-", dir="/var/tmp")
+    os.chmod(work, 0o755)
     binds = [(HUSK, "/usr/local/bin/husk", True), (work, "/work", False)]
     if os.path.exists(SHIM):
         binds.append((SHIM, "/usr/local/bin/containerd-shim-husk-v2", True))
-    b = systemd_box.SystemdBox(binds)
+    b = systemd_box.SystemdBox(binds, unified=unified)
     b.work = work
     try:
         subprocess.run([os.path.join(REPO, "integration", "mkbundle.sh"), os.path.join(work, "template")], check=True,
@@ -48,6 +48,19 @@ def box():
         left = b.stop()
         shutil.rmtree(work, ignore_errors=True)
         assert not left, f"cgroups of the systemd container left behind: {left}"
+
+
+@pytest.fixture(scope="module")
+def box():
+    """systemd on the host's cgroup layout (here hybrid: the v1 controllers)."""
+    yield from _box(unified=False)
+
+
+@pytest.fixture(scope="module")
+def box_v2():
+    """systemd on a cgroup v2 tree of its own. On a v1 or hybrid host that tree has no
+    controllers (they are v1's): units, devices (eBPF), freezing and user managers, no limits."""
+    yield from _box(unified=True)
 
 
 class BoxHusk:
@@ -436,3 +449,88 @@ def test_husk_shim_honours_systemd_cgroup(box, sd, containerd_in_box):
     lines = r.stdout.splitlines()
     assert lines and all(line.endswith(f"/system.slice/husk-shim-{cid}.scope") for line in lines), r.stdout
     assert box.show(f"husk-shim-{cid}.scope", "LoadState")["LoadState"] == "not-found"
+
+
+def test_v2_unit_with_device_rules_and_freezing(box_v2):
+    sd = BoxHusk(box_v2)
+    try:
+        res = {"devices": [{"allow": False, "access": "rwm"}, {"allow": True, "type": "c", "major": 1, "minor": 4,
+                                                               "access": "r"}]}
+        cid, pid = sd.started(["sleep", "1000"], lambda c: c["linux"].__setitem__("resources", res))
+        unit = f"husk-{cid}.scope"
+        p = box_v2.show(unit, "ActiveState", "ControlGroup", "DevicePolicy", "DeviceAllow", "IOAccounting")
+        assert p["ActiveState"] == "active" and p["ControlGroup"] == f"/system.slice/{unit}"
+        assert p["DevicePolicy"] == "strict" and "/dev/char/1:4 r" in p["DeviceAllow"].splitlines()
+        assert proc_cgroups(box_v2, pid)[""] == f"/system.slice/{unit}"
+        assert sd.cmd("pause", cid).returncode == 0
+        assert cg_file(box_v2, f"/system.slice/{unit}", "", "cgroup.freeze") == "1"
+        assert sd.cmd("resume", cid).returncode == 0
+        assert sd.state(cid)["status"] == "running"
+        assert sd.cmd("delete", "-f", cid).returncode == 0
+        assert box_v2.show(unit, "LoadState")["LoadState"] == "not-found"
+    finally:
+        assert not sd.cleanup()
+
+
+def test_rootless_uses_the_users_own_manager(box_v2):
+    """A user's husk --systemd-cgroup talks to that user's systemd over the user's bus."""
+    b = box_v2
+    uid, user = 1500, "huskuser"
+    if b.run("cat /proc/sys/kernel/unprivileged_userns_clone 2>/dev/null").stdout.strip() == "0":
+        pytest.skip("unprivileged user namespaces are off on this kernel")
+    b.run(f"id {user} || useradd -m -u {uid} {user}", check=True)
+    b.run(f"loginctl enable-linger {user}", check=True)
+    env = f"XDG_RUNTIME_DIR=/run/user/{uid}"
+    as_user = f"setpriv --reuid={uid} --regid={uid} --clear-groups env {env} "
+    cid = "rl-" + uuid.uuid4().hex[:8]
+    unit = f"husk-{cid}.scope"
+    try:
+        assert wait_for(lambda: b.run(f"test -S /run/user/{uid}/bus").returncode == 0, timeout=30), \
+            b.run(f"systemctl status user@{uid}.service --no-pager").stdout
+        name = "rl-bundle-" + uuid.uuid4().hex[:6]
+        d = os.path.join(b.work, name)
+        shutil.copytree(os.path.join(b.work, "template", "rootfs"), os.path.join(d, "rootfs"), symlinks=True)
+        os.chown(d, uid, uid)
+        b.run(as_user + f"sh -c 'cd /work/{name} && husk spec --rootless'", check=True)
+        with open(os.path.join(d, "config.json")) as f:
+            cfg = json.load(f)
+        cfg["process"]["terminal"] = False
+        cfg["process"]["args"] = ["sleep", "1000"]
+        # Its own cgroup namespace, so that /sys/fs/cgroup (cgroup2) can be mounted from the
+        # user namespace (the rootless spec has none: without a cgroup of its own, runc binds the
+        # host's /sys/fs/cgroup instead; husk's rootfs code does not do that yet).
+        cfg["linux"]["namespaces"].append({"type": "cgroup"})
+        with open(os.path.join(d, "config.json"), "w") as f:
+            json.dump(cfg, f)
+        r = b.run(as_user + f"husk --systemd-cgroup run -d -b /work/{name} {cid}")
+        if "user namespace" in r.stderr and "ermission" in r.stderr:
+            pytest.skip("unprivileged user namespaces are not allowed here: " + r.stderr)
+        assert r.returncode == 0, r.stderr
+        manager_cg = f"/user.slice/user-{uid}.slice/user@{uid}.service"
+        p = b.run(as_user + f"systemctl --user show {unit} -p ActiveState -p Slice -p ControlGroup", check=True).stdout
+        assert f"ControlGroup={manager_cg}/user.slice/{unit}" in p and "ActiveState=active" in p, p
+        assert "Slice=user.slice" in p
+        st = json.loads(b.run(as_user + f"husk state {cid}", check=True).stdout)
+        assert proc_cgroups(b, st["pid"])[""] == f"{manager_cg}/user.slice/{unit}"
+        # The system manager has no such unit: it is the user's.
+        assert b.show(unit, "LoadState")["LoadState"] == "not-found"
+        assert b.run(as_user + f"husk delete -f {cid}").returncode == 0
+        p = b.run(as_user + f"systemctl --user show {unit} -p LoadState").stdout
+        assert "LoadState=not-found" in p, p
+    finally:
+        b.run(as_user + f"husk delete -f {cid}")
+        b.run(as_user + f"sh -c 'systemctl --user stop {unit}; systemctl --user reset-failed {unit}'")
+        b.run(f"loginctl disable-linger {user}; systemctl stop user@{uid}.service")
+
+
+def test_rootless_on_cgroup_v1_is_refused(box, sd):
+    """As runc: a user's manager cannot be delegated v1 controllers."""
+    if box.v2:
+        pytest.skip("the host's systemd runs on cgroup v2")
+    uid = 1500
+    box.run(f"id {uid} || useradd -m -u {uid} huskuser", check=True)
+    cid = sd.new_id()
+    r = box.run(f"setpriv --reuid={uid} --regid={uid} --clear-groups env XDG_RUNTIME_DIR=/run/user/{uid} "
+                f"husk --systemd-cgroup --root /tmp/rl run -d -b {sd.bundle(['sleep', '1000'])} {cid}")
+    assert r.returncode == 1
+    assert "--systemd-cgroup: a rootless container needs cgroup v2; this host's controllers are" in r.stderr, r.stderr

@@ -336,6 +336,11 @@ void Manager::apply(const spec::Resources& r, bool initial) {
     // As runc: systemd first, which would otherwise undo the cgroupfs writes when it next
     // applies the unit's settings (a daemon-reload), then the exact values through cgroupfs.
     if (uses_systemd() && !initial) set_unit_properties(r);
+    write(r, initial);
+}
+
+void Manager::write(const spec::Resources& r, bool devices) {
+    bool initial = devices;
     if (layout_ == Layout::V2) {
         const Hierarchy* h = find("");
         if (!h) throw Error("cgroup v2 hierarchy not found");

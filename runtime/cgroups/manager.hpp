@@ -106,6 +106,8 @@ private:
     void stop_unit();
     // Makes the hierarchies' directories that do not exist yet (systemd leaves some alone).
     void make_missing_dirs();
+    // apply() without systemd: the resources into the cgroup files, device rules too or not.
+    void write(const spec::Resources& r, bool devices);
     Layout layout_ = Layout::V2;
     std::string path_;
     std::vector<Hierarchy> hierarchies_;

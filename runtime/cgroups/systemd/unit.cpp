@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include "cgroups/manager.hpp"
+#include "cgroups/convert.hpp"
 #include "client.hpp"
 #include "fs.hpp"
 #include "properties.hpp"
@@ -14,6 +15,10 @@ namespace husk::cgroups {
 Manager Manager::plan_systemd(const std::string& cgroups_path, const std::string& id, bool rootless,
                               const std::string& root) {
     systemd::UnitName name = systemd::parse_cgroups_path(cgroups_path, id, rootless);
+    // A user's manager can be delegated only cgroup v2 controllers (as runc: an error on v1).
+    if (rootless && detect_layout(root) != Layout::V2)
+        throw Error(std::string("--systemd-cgroup: a rootless container needs cgroup v2; this host's controllers are ") +
+                    layout_name(detect_layout(root)));
     // Connected now, so that a missing bus fails the create before init exists.
     auto client = std::make_shared<systemd::Client>(rootless ? systemd::Client::Bus::User : systemd::Client::Bus::System);
     // The user's manager runs in its own cgroup (user@UID.service): its units are below it.
@@ -35,15 +40,18 @@ systemd::Client& Manager::client() {
 void Manager::start_unit(pid_t pid, const spec::Resources* r, const std::map<std::string, std::string>& annotations,
                          const std::string& description) {
     using dbus::Value;
+    if (r) validate(*r);  // before systemd is asked anything
     systemd::Host host;
     host.v2 = layout_ == Layout::V2;
+    // Rootless, device rules are left out (as runc): the user may not load a device program,
+    // and in its user namespace the container cannot make device nodes anyway.
+    bool devices = !user_manager_;
     // Asked only when a property depends on them: each is a round trip or a read.
     if (r && systemd::needs_version(*r)) host.version = client().version();
-    if (r) fs::try_read_file("/proc/devices", host.proc_devices);
+    if (r && devices) fs::try_read_file("/proc/devices", host.proc_devices);
     systemd::Properties p;
     p.emplace_back("Description", Value::string(description));
-    bool slice = unit_.size() > 6 && unit_.compare(unit_.size() - 6, 6, ".slice") == 0;
-    if (slice) {
+    if (systemd::UnitName{slice_, unit_, path_}.is_slice()) {
         // A slice holds no processes of its own in systemd's eyes: it gets none at creation,
         // and init is moved in through cgroupfs below, as for the hierarchies systemd leaves.
         p.emplace_back("Wants", Value::array("s", {Value::string(slice_)}));
@@ -60,7 +68,7 @@ void Manager::start_unit(pid_t pid, const spec::Resources* r, const std::map<std
     p.emplace_back("TasksAccounting", Value::boolean(true));
     p.emplace_back("DefaultDependencies", Value::boolean(false));
     if (r) {
-        systemd::Properties rp = systemd::resource_properties(*r, host, true);
+        systemd::Properties rp = systemd::resource_properties(*r, host, devices);
         p.insert(p.end(), rp.begin(), rp.end());
     }
     // Last, so that they override what husk set (systemd keeps the last value it is given).
@@ -73,7 +81,7 @@ void Manager::start_unit(pid_t pid, const spec::Resources* r, const std::map<std
         // The hierarchies systemd does not manage (freezer, cpuset, net_cls ... on v1): ours.
         make_missing_dirs();
         add(pid);
-        if (r) apply(*r, true);
+        if (r) write(*r, devices);
     } catch (...) {
         destroy();
         throw;
