@@ -305,6 +305,20 @@ def test_an_oom_killed_container_leaves_no_failed_unit(box, sd):
     assert not box.run("systemctl list-units --failed --plain --no-legend").stdout.strip().startswith(f"husk-{cid}")
 
 
+def test_delete_resets_a_unit_that_failed(box, sd):
+    """A unit can fail under a container (on v2 an OOM kill fails it): delete leaves none."""
+    # systemd stops it after 1 s, and kills it 0.5 s later (init ignores SIGTERM): "timeout".
+    ann = {"org.systemd.property.RuntimeMaxSec": "1", "org.systemd.property.TimeoutStopUSec": "uint64 500000"}
+    cid, _ = sd.started(["sleep", "1000"], lambda c: c.__setitem__("annotations", ann))
+    unit = f"husk-{cid}.scope"
+    assert box.show(unit, "RuntimeMaxUSec")["RuntimeMaxUSec"] == "1s"
+    assert wait_for(lambda: box.run(f"systemctl is-failed {unit}").stdout.strip() == "failed", timeout=15)
+    assert sd.state(cid)["status"] == "stopped"
+    r = sd.cmd("delete", cid)
+    assert r.returncode == 0, r.stderr
+    assert box.show(unit, "LoadState")["LoadState"] == "not-found"
+
+
 def test_annotations_set_unit_properties(box, sd):
     ann = {"org.systemd.property.TimeoutStopUSec": "uint64 123456789",
            "org.systemd.property.CollectMode": "'inactive-or-failed'"}
