@@ -257,7 +257,7 @@ bool Manager::frozen_now(const Hierarchy& h) const {
     return freezer && read(h.dir, "freezer.state").value_or("THAWED") != "THAWED";
 }
 
-void Manager::create() {
+void Manager::refuse_busy() const {
     // As runc (since 1.1): a container gets a cgroup of its own. Joining one with processes,
     // its own or in cgroups below it, would apply this config's limits and device rules to them
     // (think of a container named after a systemd slice), and init would hang in a frozen one.
@@ -273,6 +273,10 @@ void Manager::create() {
         if (busy) throw Error("linux.cgroupsPath: cgroup " + h.dir + " is not empty: it or a cgroup below it has processes");
         if (frozen_now(h)) throw Error("linux.cgroupsPath: cgroup " + h.dir + " is frozen");
     }
+}
+
+void Manager::create() {
+    refuse_busy();
     std::vector<std::string> made;
     try {
         make_dirs(made);

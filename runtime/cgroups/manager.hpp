@@ -104,6 +104,8 @@ private:
     systemd::Client& client();
     void set_unit_properties(const spec::Resources& r);
     void stop_unit();
+    // Refuses a container cgroup that exists with processes in or below it, or frozen.
+    void refuse_busy() const;
     // Makes the hierarchies' directories that do not exist yet (systemd leaves some alone).
     void make_missing_dirs();
     // apply() without systemd: the resources into the cgroup files, device rules too or not.

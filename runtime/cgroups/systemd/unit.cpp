@@ -24,6 +24,9 @@ Manager Manager::plan_systemd(const std::string& cgroups_path, const std::string
     // The user's manager runs in its own cgroup (user@UID.service): its units are below it.
     std::string below = rootless ? client->manager_property("ControlGroup").str() : "/";
     Manager m = plan(fs::clean(below + "/" + name.cgroup), id, root);
+    // The same refusal as cgroupfs's (and runc's), before systemd is asked: a unit that runs
+    // (another container's) has processes in its cgroup.
+    m.refuse_busy();
     m.unit_ = name.unit;
     m.slice_ = name.slice;
     m.user_manager_ = rootless;
