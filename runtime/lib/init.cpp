@@ -17,6 +17,7 @@
 
 #include "console.hpp"
 #include "error.hpp"
+#include "exec_stub.hpp"
 #include "fs.hpp"
 #include "hooks.hpp"
 #include "process_setup.hpp"
@@ -86,6 +87,7 @@ void run_steps(const Context& ctx) {
     }
     write_sysctls(c);
     process::set_oom_score_adj(p);
+    const exec_stub::Stub stub = exec_stub::make(c.linux && c.linux->seccomp ? &*c.linux->seccomp : nullptr);
     // Until it execs, this process is husk's image and /proc/self/exe is husk's binary: keep
     // other processes of the container from reaching it (CVE-2019-5736). After the last write
     // to /proc/self above, since non-dumpable makes those files root's. execve resets it.
@@ -102,7 +104,7 @@ void run_steps(const Context& ctx) {
         send(ctx.sync_fd, kRunHooks);
         state = expect(ctx.sync_fd, kHooksDone);
     }
-    hooks::run_all("createContainer", c.hooks.create_container, state);
+    hooks::run_all("createContainer", c.hooks.create_container, state, &stub);
     rootfs::enter(rootfd.get(), !own_mnt ? rootfs::Entry::Chroot
                                 : ctx.no_pivot ? rootfs::Entry::MoveRoot
                                                : rootfs::Entry::PivotRoot);
@@ -121,6 +123,8 @@ void run_steps(const Context& ctx) {
     launch.preserve_fds = ctx.preserve_fds;
     launch.linux = c.linux ? &*c.linux : nullptr;
     launch.seccomp_notify = [&](UniqueFd fd) { hand_over_notify_fd(ctx, std::move(fd)); };
+    launch.stub = &stub;
+    launch.close_at_exec = ctx.fifo_fd;
     launch.before_exec = [&] {
         ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
         send(ctx.sync_fd, kReady);
@@ -133,8 +137,8 @@ void run_steps(const Context& ctx) {
             if (errno != EINTR) throw_errno("wait on exec.fifo");
         char byte;
         if (::read(ctx.fifo_fd, &byte, 1) < 0) throw_errno("read exec.fifo");
-        // Left open: close-on-exec, its closing tells `start` that execve has happened.
-        hooks::run_all("startContainer", c.hooks.start_container, state);
+        // Left open until the program's execve: its closing tells `start` that execve happened.
+        hooks::run_all("startContainer", c.hooks.start_container, state, &stub);
     };
     process::launch(p, launch);
 }

@@ -23,12 +23,6 @@ void require_procfs(int fd, const std::string& what) {
     if (sfs.f_type != PROC_SUPER_MAGIC) throw Error(what + " is not on procfs: refusing to write a security label");
 }
 
-void write_attr(const std::string& field, const std::string& name, const std::string& value) {
-    UniqueFd fd = open_proc_attr(name);
-    if (::write(fd.get(), value.data(), value.size()) != static_cast<ssize_t>(value.size()))
-        throw_errno(field + ": write /proc/thread-self/" + name);
-}
-
 }  // namespace
 
 bool apparmor_enabled() {
@@ -66,12 +60,14 @@ UniqueFd open_proc_attr(const std::string& name) {
     return fd;
 }
 
-void apply(const spec::Process& p) {
+std::vector<std::pair<UniqueFd, std::string>> exec_labels(const spec::Process& p) {
+    std::vector<std::pair<UniqueFd, std::string>> out;
     if (!p.apparmor_profile.empty() && apparmor_enabled()) {
         std::string name = fs::exists("/proc/thread-self/attr/apparmor/exec") ? "attr/apparmor/exec" : "attr/exec";
-        write_attr("process.apparmorProfile", name, "exec " + p.apparmor_profile);
+        out.emplace_back(open_proc_attr(name), "exec " + p.apparmor_profile);
     }
-    if (!p.selinux_label.empty()) write_attr("process.selinuxLabel", "attr/exec", p.selinux_label);
+    if (!p.selinux_label.empty()) out.emplace_back(open_proc_attr("attr/exec"), p.selinux_label);
+    return out;
 }
 
 }  // namespace husk::lsm

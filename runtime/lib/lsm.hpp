@@ -3,6 +3,8 @@
 #pragma once
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "config.hpp"
 #include "unique_fd.hpp"
@@ -21,7 +23,8 @@ void validate(const spec::Config& c);
 // without crossing a mount (a bind mount over the attr file, a fake /proc).
 UniqueFd open_proc_attr(const std::string& name);
 
-// Labels the next execve: AppArmor "exec <profile>" or the SELinux exec context.
-void apply(const spec::Process& p);
+// The exec-time labels (AppArmor "exec <profile>", the SELinux exec context): each attr file
+// opened now, written by the exec stub so that the label applies to the program's execve.
+std::vector<std::pair<UniqueFd, std::string>> exec_labels(const spec::Process& p);
 
 }  // namespace husk::lsm

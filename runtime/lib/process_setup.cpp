@@ -14,6 +14,7 @@
 
 #include "error.hpp"
 #include "fs.hpp"
+#include "lsm.hpp"
 #include "passwd.hpp"
 #include "process_util.hpp"
 #include "scheduling.hpp"
@@ -119,19 +120,15 @@ void close_fds_on_exec(int preserve_fds) {
     for (int fd : fds) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
 }
 
-void exec(const std::string& path, const spec::Process& p, const std::vector<std::string>& env) {
-    auto argv = proc::cstrings(p.args);
-    auto envp = proc::cstrings(env);
-    proc::reset_signals();
-    ::execve(path.c_str(), argv.data(), envp.data());
-    throw_errno("exec " + path);
-}
-
 void launch(const spec::Process& p, const Launch& l) {
     set_rlimits(p);
     // Before the user switch: these may need privileges, and before seccomp so that a
     // profile need not allow them.
     security::apply_process_settings(p);
+    exec_stub::Handoff handoff;
+    handoff.writes = lsm::exec_labels(p);
+    if (l.close_at_exec >= 0) handoff.close_at_exec.push_back(l.close_at_exec);
+    handoff.report_fd = l.report_fd;
     if (l.linux) scheduling::apply(*l.linux);
     scheduling::set_final_affinity(p, l.exec);
     const spec::Seccomp* seccomp = l.linux && l.linux->seccomp ? &*l.linux->seccomp : nullptr;
@@ -149,7 +146,12 @@ void launch(const spec::Process& p, const Launch& l) {
     hand_over(security::load_seccomp_before_exec(p, seccomp));
     if (l.before_exec) l.before_exec();
     close_fds_on_exec(l.preserve_fds);
-    exec(path, p, env);
+    proc::reset_signals();
+    int err = exec_stub::exec(*l.stub, path, p.args, env, handoff);
+    if (l.stub->via == exec_stub::Via::ProcFd)
+        throw_errno("exec " + path + " through /proc/self/fd (linux.seccomp does not plainly allow execveat, and "
+                    "the container needs /proc for the other way)", err);
+    throw_errno("exec " + path, err);
 }
 
 }  // namespace husk::process

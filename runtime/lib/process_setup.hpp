@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "config.hpp"
+#include "exec_stub.hpp"
 #include "unique_fd.hpp"
 
 namespace husk::process {
@@ -23,7 +24,6 @@ std::string find_executable(const std::string& name, const std::vector<std::stri
 void set_no_new_privs(const spec::Process& p);
 // Marks every fd from 3 + preserve_fds close-on-exec.
 void close_fds_on_exec(int preserve_fds);
-[[noreturn]] void exec(const std::string& path, const spec::Process& p, const std::vector<std::string>& env);
 
 struct Launch {
     std::vector<std::string> extra_env;
@@ -36,11 +36,18 @@ struct Launch {
     // Takes the SCMP_ACT_NOTIFY listener fd to the runtime parent, which passes it to
     // linux.seccomp.listenerPath; without it a profile with NOTIFY rules is an error.
     std::function<void(UniqueFd)> seccomp_notify;
+    // The program is exec'd through this stub (made before anything loads seccomp).
+    const exec_stub::Stub* stub = nullptr;
+    // Closed when the program itself execs (init: exec.fifo's read end, for `start`).
+    int close_at_exec = -1;
+    // Where the stub reports a failed execve of the program ("X<errno>"), if anyone listens.
+    int report_fd = -1;
 };
 
 // The shared tail of init and exec, in order: rlimits, scheduler/ioprio/LSM label, personality
 // and memory policy, CPU affinity, seccomp (without no_new_privs), user and capabilities, cwd,
-// environment, executable lookup, no_new_privs, seccomp (with it), before_exec, fd cleanup, exec.
+// environment, executable lookup, no_new_privs, seccomp (with it), before_exec, fd cleanup, and
+// the exec through the stub, which writes the exec-time LSM labels and execs the program.
 [[noreturn]] void launch(const spec::Process& p, const Launch& l);
 
 }  // namespace husk::process

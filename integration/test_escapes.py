@@ -1,0 +1,195 @@
+"""Container escapes and leaks, each attempted for real from a hostile image: the attack must fail.
+
+The attacks target a private copy of the husk binary (never the build's own), so that a husk
+that fails a test cannot damage the tree the other tests run.
+"""
+import hashlib
+import json
+import os
+import shutil
+import stat
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+from conftest import HUSK, Husk, write_config
+
+# Runs in the container: waits for a process whose exe is not busybox (husk's own image, run as
+# the interpreter of /evil), holds an fd on that exe, lets the process go on by reading the FIFO
+# it blocks on, and once it is gone tries to append to the file the fd names.
+ATTACKER = r"""#!/bin/sh
+attack() {
+  exec 3<"$1/exe" || return 1
+  echo "opened $(readlink $1/exe)" >> /result
+  cat "$1/root/fifo" > /dev/null &
+  while [ -e "$1" ]; do sleep 0.05; done
+  n=0
+  while [ $n -lt 100 ]; do
+    if echo PWNED >> /proc/self/fd/3; then echo WROTE >> /result; return 0; fi 2>/dev/null
+    n=$((n+1)); sleep 0.05
+  done
+  echo "write denied" >> /result
+}
+i=0
+while [ $i -lt 1000 ] && [ ! -e /stop ]; do
+  for p in /proc/[0-9]*; do
+    [ "$p" = /proc/1 ] || [ "$p" = /proc/$$ ] && continue
+    l=$(readlink "$p/exe" 2>/dev/null) || continue
+    case "$l" in *busybox*|"") continue ;; esac
+    ( attack "$p" ) && { echo done >> /result; sleep 1000; }
+  done
+  i=$((i+1)); sleep 0.02
+done
+echo "no target" >> /result
+sleep 1000
+"""
+
+
+def sha256(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+@pytest.fixture
+def victim(husk, tmp_path):
+    """A husk for this test alone: a copy of the binary, and a Husk driving it."""
+    copy = tmp_path / "husk-copy"
+    shutil.copy2(HUSK, copy)
+    h = Husk(husk.root, husk.bundle_base, husk.template)
+    h.ids = husk.ids  # the fixture's teardown deletes them
+    h.binary = str(copy)
+    return h
+
+
+def run_copy(h, *args, timeout=30):
+    # Files, not pipes: a detached container would hold a pipe open.
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        p = subprocess.run([h.binary, "--root", h.root] + [str(a) for a in args], stdout=out, stderr=err,
+                           text=True, timeout=timeout)
+        out.seek(0)
+        err.seek(0)
+        return subprocess.CompletedProcess(p.args, p.returncode, out.read(), err.read())
+
+
+def hostile_bundle(h, args, mutate=None):
+    """A rootfs with /evil (a script whose interpreter is /proc/self/exe), a FIFO and the attacker."""
+    def writable(cfg):
+        cfg["root"]["readonly"] = False
+        if mutate:
+            mutate(cfg)
+
+    b = h.bundle(args, writable)
+    root = os.path.join(b, "rootfs")
+    with open(os.path.join(root, "evil"), "w") as f:
+        f.write("#!/proc/self/exe --log=/fifo\n")
+    with open(os.path.join(root, "attack"), "w") as f:
+        f.write(ATTACKER)
+    for name in ("evil", "attack"):
+        os.chmod(os.path.join(root, name), 0o755)
+    os.mkfifo(os.path.join(root, "fifo"), 0o666)
+    return b
+
+
+def wait_result(bundle, timeout=30):
+    """The attacker's findings, once the hostile program has run: it is told to stop looking."""
+    open(os.path.join(bundle, "rootfs", "stop"), "w").close()
+    path = os.path.join(bundle, "rootfs", "result")
+    end = time.time() + timeout
+    while time.time() < end:
+        if os.path.exists(path):
+            with open(path) as f:
+                text = f.read()
+            if "done" in text or "no target" in text:
+                return text
+        time.sleep(0.1)
+    with open(path) if os.path.exists(path) else open(os.devnull) as f:
+        return f.read()
+
+
+def test_exec_of_a_proc_self_exe_script_cannot_overwrite_husk(victim):
+    """CVE-2019-5736 through `husk exec`: /evil runs with /proc/self/exe as interpreter."""
+    before = sha256(victim.binary)
+    cid = victim.new_id()
+    b = hostile_bundle(victim, ["/attack"])
+    r = run_copy(victim, "run", "-d", "-b", b, cid)
+    assert r.returncode == 0, r.stderr
+    run_copy(victim, "exec", cid, "/evil")
+    result = wait_result(b)
+    assert "WROTE" not in result, result
+    assert sha256(victim.binary) == before, "the host's husk binary was changed from the container"
+
+
+def test_init_of_a_proc_self_exe_script_cannot_overwrite_husk(victim):
+    """The same through a container's init, watched by a container sharing its pid namespace."""
+    before = sha256(victim.binary)
+    watcher = victim.new_id()
+    wb = hostile_bundle(victim, ["/attack"])
+    assert run_copy(victim, "run", "-d", "-b", wb, watcher).returncode == 0
+    pid = json.loads(run_copy(victim, "state", watcher).stdout)["pid"]
+
+    def join_pid_ns(cfg):
+        for n in cfg["linux"]["namespaces"]:
+            if n["type"] == "pid":
+                n["path"] = f"/proc/{pid}/ns/pid"
+
+    target = victim.new_id()
+    tb = hostile_bundle(victim, ["/evil"], join_pid_ns)
+    run_copy(victim, "run", "-b", tb, target)
+    result = wait_result(wb)
+    assert "WROTE" not in result, result
+    assert sha256(victim.binary) == before, "the host's husk binary was changed from the container"
+
+
+def test_a_start_container_hook_from_the_image_cannot_run_husk(husk):
+    """startContainer hooks are the image's files: one naming /proc/self/exe as its interpreter
+    must not get husk's binary (it gets the exec stub, which refuses)."""
+    def hook(cfg):
+        cfg["root"]["readonly"] = False
+        cfg["hooks"] = {"startContainer": [{"path": "/hook", "args": ["/hook"]}]}
+
+    b = husk.bundle(["echo", "ran"], hook)
+    with open(os.path.join(b, "rootfs", "hook"), "w") as f:
+        f.write("#!/proc/self/exe --version\n")
+    os.chmod(os.path.join(b, "rootfs", "hook"), 0o755)
+    r = husk.run_output(b)
+    assert "husk version" not in r.stdout + r.stderr
+    assert r.returncode != 0 and "startContainer hook /hook" in r.stderr, r.stderr
+
+
+def deny_execveat(cfg):
+    cfg["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW",
+                               "syscalls": [{"names": ["execveat"], "action": "SCMP_ACT_ERRNO"}]}
+
+
+def test_a_profile_denying_execveat_still_runs_the_program(husk):
+    """The stub is then entered by execve through /proc/self/fd, and the filter still applies."""
+    r = husk.run_output(husk.bundle(["sh", "-c", "readlink /proc/self/exe; grep Seccomp: /proc/self/status"],
+                                    deny_execveat))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["/bin/busybox", "Seccomp:", "2"], r.stdout
+
+
+def test_a_profile_denying_execveat_without_proc_is_a_clear_error(husk):
+    def no_proc(cfg):
+        deny_execveat(cfg)
+        cfg["mounts"] = [m for m in cfg["mounts"] if m["destination"] != "/proc"]
+        cfg["linux"]["maskedPaths"] = []
+        cfg["linux"]["readonlyPaths"] = []
+
+    r = husk.run_output(husk.bundle(["true"], no_proc))
+    assert r.returncode != 0
+    assert "execveat" in r.stderr and "/proc" in r.stderr, r.stderr
+
+
+def test_exec_reports_a_program_the_kernel_cannot_run(husk, tmp_path):
+    """A failed execve of the program itself (here ENOEXEC) still reaches `husk exec`'s caller."""
+    cid = husk.new_id()
+    b = husk.bundle(["sleep", "100"], lambda c: c["root"].update(readonly=False))
+    with open(os.path.join(b, "rootfs", "notelf"), "wb") as f:
+        f.write(b"\x7fELF garbage that is no program")
+    os.chmod(os.path.join(b, "rootfs", "notelf"), 0o755)
+    assert husk.cmd("run", "-d", "-b", b, cid).returncode == 0
+    r = husk.cmd("exec", cid, "/notelf")
+    assert r.returncode != 0 and "exec format error" in r.stderr.lower(), r.stderr
