@@ -193,3 +193,59 @@ def test_exec_reports_a_program_the_kernel_cannot_run(husk, tmp_path):
     assert husk.cmd("run", "-d", "-b", b, cid).returncode == 0
     r = husk.cmd("exec", cid, "/notelf")
     assert r.returncode != 0 and "exec format error" in r.stderr.lower(), r.stderr
+
+
+def cwd_escape_bundle(h, cwd, marker):
+    """A container whose cwd is `cwd` and whose process climbs up from it and reads `marker`."""
+    def conf(cfg):
+        cfg["process"]["cwd"] = cwd
+
+    return h.bundle(["sh", "-c", f"cd ../../../../../..; cat .{marker}"], conf)
+
+
+def test_cwd_through_a_callers_fd_is_refused(husk, tmp_path):
+    """CVE-2024-21626: `husk run 7</host/dir` with process.cwd /proc/self/fd/7 must not put the
+    container's cwd on the host."""
+    marker = tmp_path / "secret"
+    marker.write_text("SECRET\n")
+    for fd in (7, 9):  # sh redirects single-digit fds only
+        b = cwd_escape_bundle(husk, f"/proc/self/fd/{fd}", str(marker))
+        # The shell opens the fd in the child only: pytest's own fds stay as they are.
+        r = subprocess.run(["sh", "-c", f'exec "$@" {fd}<{tmp_path}', "sh", HUSK, "--root", husk.root, "run", "-b", b,
+                            husk.new_id()], capture_output=True, text=True, timeout=30)
+        assert "SECRET" not in r.stdout, "the container read a host file through an fd of its caller"
+        assert r.returncode == 1 and "process.cwd" in r.stderr and "outside" in r.stderr, r.stderr
+
+
+def test_exec_cwd_through_a_callers_fd_is_refused(husk, tmp_path):
+    marker = tmp_path / "secret"
+    marker.write_text("SECRET\n")
+    cid = husk.new_id()
+    assert husk.cmd("run", "-d", "-b", husk.bundle(["sleep", "100"]), cid).returncode == 0
+    r = subprocess.run(["sh", "-c", f'exec "$@" 9<{tmp_path}', "sh", HUSK, "--root", husk.root, "exec", "--cwd",
+                        "/proc/self/fd/9", cid, "sh", "-c", f"cd ../../../../../..; cat .{marker}"],
+                       capture_output=True, text=True, timeout=30)
+    assert "SECRET" not in r.stdout
+    assert r.returncode != 0 and "outside" in r.stderr, r.stderr
+
+
+def test_cwd_through_husks_cgroup_fd_on_cgroup_v2_is_refused(husk, tmp_path):
+    """On cgroup v2 husk holds the container's cgroup directory open for CLONE_INTO_CGROUP; init
+    must not inherit it. cgroup2 mounted over /sys/fs/cgroup in a private mount namespace takes
+    husk's v2 path on this hybrid host."""
+    if not os.path.exists("/sys/fs/cgroup/unified") and not os.path.exists("/sys/fs/cgroup/cgroup.controllers"):
+        pytest.skip("no cgroup2 hierarchy on this host")
+    marker = tmp_path / "secret"
+    marker.write_text("SECRET\n")
+    script = ["mount -t cgroup2 none /sys/fs/cgroup || exit 99"]
+    for fd in range(3, 16):
+        cid = husk.new_id()
+        b = cwd_escape_bundle(husk, f"/proc/self/fd/{fd}", str(marker))
+        # run, then delete in the same mount namespace (the saved cgroup paths are v2 ones).
+        script.append(f"echo '== {fd}'; {HUSK} --root {husk.root} run -b {b} {cid} 2>&1; "
+                      f"{HUSK} --root {husk.root} delete -f {cid} 2>/dev/null")
+    r = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", "\n".join(script)],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode != 99, r.stdout + r.stderr
+    assert "SECRET" not in r.stdout, r.stdout
+    assert "outside the container" in r.stdout or "No such file" in r.stdout, r.stdout

@@ -360,6 +360,7 @@ Created create(const CreateOptions& opt) {
     ctx.fifo_fd = fifo.get();
     ctx.console_fd = console_sock.get();
     ctx.lock_fd = dir.lock_fd();
+    ctx.cgroup_fd = cgfd.get();
     ctx.preserve_fds = preserve;
     ctx.no_pivot = opt.no_pivot;
     ctx.no_new_keyring = opt.no_new_keyring;

@@ -67,6 +67,8 @@ void run_steps(const Context& ctx) {
     const spec::Process& p = *c.process;
     ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     ::close(ctx.lock_fd);
+    // A directory of the host's cgroup tree: nothing of the container may ever reach it.
+    if (ctx.cgroup_fd >= 0) ::close(ctx.cgroup_fd);
     if (!ctx.user_joined) ns::join(*ctx.ns, true);
     expect(ctx.sync_fd, kGo);
     bool in_user_ns = ctx.ns->new_user() || ctx.ns->joined(CLONE_NEWUSER);

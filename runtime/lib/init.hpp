@@ -33,6 +33,7 @@ struct Context {
     int fifo_fd = -1;     // exec.fifo's read end (O_NONBLOCK)
     int console_fd = -1;  // connected console socket when process.terminal
     int lock_fd = -1;     // the state dir lock, closed first thing
+    int cgroup_fd = -1;   // husk's fd on the container's cgroup2 dir (CLONE_INTO_CGROUP): likewise
     int preserve_fds = 0;
     bool no_pivot = false;
     bool no_new_keyring = false;

@@ -10,6 +10,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <climits>
 #include <map>
 
 #include "error.hpp"
@@ -58,6 +59,14 @@ void switch_user(const spec::Process& p) {
 
 void enter_cwd(const spec::Process& p) {
     if (::chdir(p.cwd.c_str()) != 0) throw_errno("process.cwd: chdir " + p.cwd);
+    // A cwd through an fd still open here (/proc/self/fd/N: a cgroup directory of husk's, a
+    // directory its caller passed) can be a directory of the host, from which ".." climbs out
+    // (CVE-2024-21626). The kernel names such a cwd "(unreachable)...".
+    char buf[PATH_MAX];
+    long n = ::syscall(SYS_getcwd, buf, sizeof buf);
+    if (n < 0 && errno != ENOENT) throw_errno("process.cwd: getcwd after chdir " + p.cwd);
+    if (n <= 0 || buf[0] != '/')
+        throw Error("process.cwd: " + p.cwd + " is outside the container's root filesystem");
 }
 
 static std::string passwd_home(uid_t uid) {
@@ -139,13 +148,14 @@ void launch(const spec::Process& p, const Launch& l) {
     };
     hand_over(security::load_seccomp_before_user_switch(p, seccomp));
     switch_user(p);
+    // Before the chdir: an fd of husk's or of its caller is no way out (see enter_cwd).
+    close_fds_on_exec(l.preserve_fds);
     enter_cwd(p);
     auto env = environment(p, l.extra_env);
     std::string path = find_executable(p.args.at(0), env);
     set_no_new_privs(p);
     hand_over(security::load_seccomp_before_exec(p, seccomp));
     if (l.before_exec) l.before_exec();
-    close_fds_on_exec(l.preserve_fds);
     proc::reset_signals();
     int err = exec_stub::exec(*l.stub, path, p.args, env, handoff);
     if (l.stub->via == exec_stub::Via::ProcFd)

@@ -17,6 +17,7 @@ void set_oom_score_adj(const spec::Process& p);
 void set_rlimits(const spec::Process& p);
 // setgroups/setresgid/setresuid with capabilities kept as configured.
 void switch_user(const spec::Process& p);
+// chdir, refusing a directory outside the root (reached through an open fd).
 void enter_cwd(const spec::Process& p);
 // process.env plus HOME when the config lacks it, plus `extra`.
 std::vector<std::string> environment(const spec::Process& p, const std::vector<std::string>& extra);
@@ -45,7 +46,8 @@ struct Launch {
 };
 
 // The shared tail of init and exec, in order: rlimits, scheduler/ioprio/LSM label, personality
-// and memory policy, CPU affinity, seccomp (without no_new_privs), user and capabilities, cwd,
+// and memory policy, CPU affinity, seccomp (without no_new_privs), user and capabilities, fds
+// close-on-exec, cwd,
 // environment, executable lookup, no_new_privs, seccomp (with it), before_exec, fd cleanup, and
 // the exec through the stub, which writes the exec-time LSM labels and execs the program.
 [[noreturn]] void launch(const spec::Process& p, const Launch& l);
