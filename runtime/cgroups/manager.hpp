@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -50,8 +51,9 @@ public:
     const Hierarchy* find(const std::string& controller) const;
 
     // Makes the container's directory in every hierarchy (and parents as needed). Refuses an
-    // existing one that has processes or is frozen; on failure removes what it made.
-    void create();
+    // existing one that has processes or is frozen; on failure removes what it made. Before the
+    // first mkdir, `record` gets what save() will say once they are made (for crash recovery).
+    void create(const std::function<void(const nlohmann::json&)>& record = {});
     // Validates and writes linux.resources into every controller it needs. `initial` (create)
     // also sets the device rules; `husk update` leaves them as they are. A resource the host
     // cannot apply is an error naming the field; nothing is skipped silently.

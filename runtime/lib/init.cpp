@@ -62,6 +62,27 @@ void hand_over_notify_fd(const Context& ctx, UniqueFd fd) {
     expect(ctx.sync_fd, kSeccompDone);
 }
 
+// Until `husk start` writes into exec.fifo (a writer that comes and goes, POLLHUP, also starts
+// it, as any reader of runc's fifo does). Until create has recorded us in state.json, its death
+// (the sync socket closing without kRecorded) is ours too.
+void wait_for_start(const Context& ctx) {
+    pollfd p[2] = {{ctx.fifo_fd, POLLIN, 0}, {ctx.sync_fd, POLLIN, 0}};
+    nfds_t n = 2;
+    for (;;) {
+        if (::poll(p, n, -1) < 0) {
+            if (errno == EINTR) continue;
+            throw_errno("wait on exec.fifo");
+        }
+        if (p[0].revents) break;
+        char c = 0;
+        ssize_t got = ::recv(ctx.sync_fd, &c, 1, MSG_DONTWAIT);
+        if (got < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+        if (got != 1 || c != kRecorded) _exit(1);
+        n = 1;
+    }
+    ::close(ctx.sync_fd);
+}
+
 void run_steps(const Context& ctx) {
     const spec::Config& c = *ctx.config;
     const spec::Process& p = *c.process;
@@ -130,13 +151,8 @@ void run_steps(const Context& ctx) {
     launch.before_exec = [&] {
         ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
         send(ctx.sync_fd, kReady);
-        // From here errors go to stderr: nobody reads the socket any more.
-        ::close(ctx.sync_fd);
-        // Until `husk start` writes into exec.fifo (a writer that comes and goes, POLLHUP, also
-        // starts it, as any reader of runc's fifo does).
-        pollfd p{ctx.fifo_fd, POLLIN, 0};
-        while (::poll(&p, 1, -1) < 0)
-            if (errno != EINTR) throw_errno("wait on exec.fifo");
+        // From here errors go to stderr: nobody reads the socket's errors any more.
+        wait_for_start(ctx);
         char byte;
         if (::read(ctx.fifo_fd, &byte, 1) < 0) throw_errno("read exec.fifo");
         // Left open until the program's execve: its closing tells `start` that execve happened.

@@ -21,6 +21,8 @@ enum Msg : char {
     kError = 'E',       // child -> parent: the text is the error
     kSeccompFd = 'S',   // child -> parent: the seccomp notify fd is attached (SCM_RIGHTS)
     kSeccompDone = 'A', // parent -> child: the fd went to linux.seccomp.listenerPath
+    kRecorded = 'C',    // parent -> child: state.json is written; the socket closing before
+                        // this means create died, and nobody would ever start or delete us
 };
 
 struct Context {
