@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import HUSK, Husk, write_config
+from conftest import HUSK, Husk, cgroup_dirs_named, write_config
 
 # Runs in the container: waits for a process whose exe is not busybox (husk's own image, run as
 # the interpreter of /evil), holds an fd on that exe, lets the process go on by reading the FIFO
@@ -249,3 +249,70 @@ def test_cwd_through_husks_cgroup_fd_on_cgroup_v2_is_refused(husk, tmp_path):
     assert r.returncode != 99, r.stdout + r.stderr
     assert "SECRET" not in r.stdout, r.stdout
     assert "outside the container" in r.stdout or "No such file" in r.stdout, r.stdout
+
+
+def test_a_dev_null_swapped_for_a_symlink_does_not_unmask_paths(husk):
+    """CVE-2025-31133: with /dev from the rootfs, the host side can swap rootfs/dev/null for a
+    symlink while create runs (a createContainer hook does it here, at the worst moment).
+    Masked paths must get the null device or nothing, never the symlink's target."""
+    def conf(cfg):
+        cfg["mounts"] = [m for m in cfg["mounts"] if not m["destination"].startswith("/dev")]
+
+    b = husk.bundle(["sh", "-c", "wc -c < /proc/keys"], conf)
+    rootfs = os.path.join(b, "rootfs")
+    cfg = json.load(open(os.path.join(b, "config.json")))
+    cfg["hooks"] = {"createContainer": [{"path": "/bin/sh", "args": [
+        "sh", "-c", f"rm -f {rootfs}/dev/null && ln -s /proc/timer_list {rootfs}/dev/null"]}]}
+    write_config(b, cfg)
+    r = husk.run_output(b)
+    assert not (r.returncode == 0 and r.stdout.strip() not in ("", "0")), "a masked path showed another file"
+    assert r.returncode != 0 and "/dev/null" in r.stderr and "not the null device" in r.stderr, r.stdout + r.stderr
+
+
+# Lesser defects of the same review: each is a clear error, or no error at all.
+
+def refused(husk, bundle, *words):
+    cid = husk.new_id()
+    r = husk.cmd("create", "-b", bundle, cid)
+    assert r.returncode == 1, r.stderr
+    for w in words:
+        assert w in r.stderr, (w, r.stderr)
+    assert husk.state(cid) is None
+    assert not cgroup_dirs_named(cid)
+
+
+def test_a_memory_limit_too_small_to_start_says_so(husk):
+    b = husk.bundle(["true"], lambda c: c["linux"].setdefault("resources", {}).update(memory={"limit": 1}))
+    refused(husk, b, "out of memory", "linux.resources.memory.limit")
+
+
+def test_a_number_json_cannot_hold_names_its_field(husk):
+    b = husk.bundle(["true"])
+    path = os.path.join(b, "config.json")
+    text = open(path).read().replace('"args": [', '"oomScoreAdj": 1e400, "args": [', 1)
+    assert "1e400" in text
+    open(path, "w").write(text)
+    refused(husk, b, "process.oomScoreAdj", "number overflow")
+
+
+@pytest.mark.parametrize("major,minor,field", [(-1, 0, "major"), (1, 4294967296, "minor")])
+def test_device_numbers_the_kernel_cannot_hold_are_refused(husk, major, minor, field):
+    def dev(cfg):
+        cfg["linux"]["devices"] = [{"type": "c", "path": "/dev/x", "major": major, "minor": minor}]
+
+    refused(husk, husk.bundle(["true"], dev), f"linux.devices[0].{field}", "out of range")
+
+
+def test_a_hostname_with_nul_is_refused(husk):
+    refused(husk, husk.bundle(["true"], lambda c: c.update(hostname="box\0evil")), "hostname", "NUL")
+
+
+def test_concurrent_forced_deletes_both_succeed(husk):
+    for _ in range(5):
+        cid = husk.new_id()
+        assert husk.cmd("run", "-d", "-b", husk.bundle(["sleep", "100"]), cid).returncode == 0
+        procs = [subprocess.Popen([HUSK, "--root", husk.root, "delete", "-f", cid], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True) for _ in range(3)]
+        results = [(p.wait(timeout=30), p.stderr.read()) for p in procs]
+        assert all(rc == 0 for rc, _ in results), results
+        assert husk.state(cid) is None

@@ -150,6 +150,17 @@ void mount_cgroup(int rootfd, const std::string& dest, const mounts::Options& o,
     if (o.readonly) set_attrs(tfd.get(), MOUNT_ATTR_RDONLY, 0, false, dest);
 }
 
+UniqueFd open_null_device() {
+    UniqueFd fd(::open("/dev/null", O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd) throw_errno("linux.maskedPaths: open /dev/null");
+    struct stat st;
+    if (::fstat(fd.get(), &st) != 0) throw_errno("linux.maskedPaths: stat /dev/null");
+    if (!S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3))
+        throw Error("linux.maskedPaths: /dev/null in the container is not the null device (a symlink or another "
+                    "file): refusing to mount it over masked paths");
+    return fd;
+}
+
 bool wants_idmap(const spec::Mount& m, const mounts::Options& o) {
     return o.idmap || o.ridmap || !m.uid_mappings.empty() || !m.gid_mappings.empty();
 }
@@ -396,6 +407,10 @@ void finish(const spec::Config& c) {
             if (!target) throw_errno("linux.readonlyPaths: " + p);
             attach(mfd.get(), target.get(), p);
         }
+        // Masked files get the container's /dev/null, opened once and checked to be the null
+        // device: by path, a /dev/null swapped for a symlink (a /dev from the rootfs is the
+        // host's to change during create) would bind its target instead (CVE-2025-31133).
+        UniqueFd null_dev;
         for (const auto& p : c.linux->masked_paths) {
             UniqueFd target(::open(p.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
             if (!target) {
@@ -410,7 +425,9 @@ void finish(const spec::Config& c) {
                 o.readonly = true;
                 mfd = make_fs("tmpfs", "tmpfs", o, p);
             } else {
-                mfd = make_bind("/dev/null", false, p);
+                if (!null_dev) null_dev = open_null_device();
+                mfd.reset(::open_tree(null_dev.get(), "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH));
+                if (!mfd) throw_errno("linux.maskedPaths: bind /dev/null over " + p);
             }
             attach(mfd.get(), target.get(), p);
         }
