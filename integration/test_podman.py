@@ -87,3 +87,17 @@ def test_podman_rshared_bind_mount_reaches_the_host(podman, shared_host_dir):
     assert r.returncode == 0, r.stderr
     assert peer_group(r.stdout) and peer_group(r.stdout) == peer_group(host_mount_line(src)), r.stdout
     assert host_mounts_under(src) == [f"{src}/inner"]
+
+
+@pytest.mark.parametrize("cmd,status", [("nosuchcmd", 127), ("/no/such/file", 127), ("/etc/passwd", 126), ("/bin", 126)])
+def test_podman_status_of_a_command_that_cannot_run(podman, cmd, status):
+    """podman reads 127 (not found) or 126 (cannot be invoked) from the runtime's error text."""
+    r = podman("run", "--rm", *LIMITS, "localhost/husk-busybox:latest", cmd)
+    assert r.returncode == status, r.stderr
+    r = podman("run", "-d", "--name", "husk-pm-exec", *LIMITS, "localhost/husk-busybox:latest", "sleep", "1000")
+    assert r.returncode == 0, r.stderr
+    try:
+        r = podman("exec", "husk-pm-exec", cmd)
+        assert r.returncode == status, r.stderr
+    finally:
+        podman("rm", "-f", "-t", "0", "husk-pm-exec")
