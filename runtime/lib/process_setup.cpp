@@ -83,15 +83,34 @@ std::vector<std::string> environment(const spec::Process& p, const std::vector<s
     return env;
 }
 
+// Throws "<what>: <errno's text>" in lower case, as Go spells it: docker's client matches the
+// text case-sensitively.
+[[noreturn]] static void throw_exec_error(const std::string& what, int err) {
+    std::string text = std::strerror(err);
+    for (char& ch : text)
+        if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+    throw Error(what + ": " + text);
+}
+
+// The messages are in runc's words, which docker and podman match to choose the exit status of
+// a command that cannot run: "executable file not found" and "no such file or directory" give
+// 127, "permission denied" 126 (anything else 125 or 255).
 std::string find_executable(const std::string& name, const std::vector<std::string>& env) {
+    const std::string field = "process.args[0]: exec: \"" + name + "\"";
+    if (name.find('/') != std::string::npos) {
+        struct stat st;
+        if (::stat(name.c_str(), &st) != 0) throw_exec_error(field + ": stat " + name, errno);
+        // execve refuses anything but a regular file with EACCES, as access() does a file
+        // without an execute bit.
+        if (S_ISDIR(st.st_mode)) throw_exec_error(field + ": is a directory", EACCES);
+        if (!S_ISREG(st.st_mode)) throw_exec_error(field + ": not a regular file", EACCES);
+        if (::access(name.c_str(), X_OK) != 0) throw_exec_error(field, errno);
+        return name;
+    }
     auto runnable = [](const std::string& path) {
         struct stat st;
         return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
     };
-    if (name.find('/') != std::string::npos) {
-        if (!runnable(name)) throw Error("process.args[0]: " + name + ": no such executable in the container");
-        return name;
-    }
     std::string path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
     for (const auto& e : env)
         if (e.rfind("PATH=", 0) == 0) path = e.substr(5);
@@ -104,7 +123,7 @@ std::string find_executable(const std::string& name, const std::vector<std::stri
         if (runnable(cand)) return cand;
         pos = end + 1;
     }
-    throw Error("process.args[0]: executable \"" + name + "\" not found in $PATH in the container");
+    throw Error(field + ": executable file not found in $PATH");
 }
 
 void set_no_new_privs(const spec::Process& p) {

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <string_view>
 
 #include "error.hpp"
 #include "fs.hpp"
@@ -326,6 +327,41 @@ unsigned long propagation_flag(const std::string& p) {
     return 0;
 }
 
+// Whether the mount with this id (statx's stx_mnt_id) is shared, from /proc/self/mountinfo:
+// the optional fields between the mount options and " - " hold "shared:N" for one.
+bool mount_is_shared(uint64_t mnt_id) {
+    std::string info = fs::read_file("/proc/self/mountinfo");
+    std::string id = std::to_string(mnt_id) + " ";
+    for (size_t pos = 0; pos < info.size();) {
+        size_t end = std::min(info.find('\n', pos), info.size());
+        std::string_view line(info.data() + pos, end - pos);
+        pos = end + 1;
+        if (line.substr(0, id.size()) != id) continue;
+        std::string_view head = line.substr(0, line.find(" - "));
+        return head.find(" shared:") != std::string_view::npos;
+    }
+    return false;
+}
+
+// Makes the mount that `path` lies on private, if it is shared (as runc does for the rootfs's
+// parent): a mount made on a shared mount is copied to its peers, the host's among them.
+void make_private_if_shared(const std::string& path) {
+    UniqueFd fd(::open(path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!fd) throw_errno("open rootfs " + path);
+    struct statx stx;
+    if (::statx(fd.get(), "", AT_EMPTY_PATH, STATX_MNT_ID, &stx) != 0) throw_errno("statx " + path);
+    uint64_t mnt_id = stx.stx_mnt_id;
+    if (!mount_is_shared(mnt_id)) return;
+    // A mount's propagation is set through its root: walk up to it, within the same mount.
+    while (!(stx.stx_attributes & STATX_ATTR_MOUNT_ROOT)) {
+        fd.reset(::openat(fd.get(), "..", O_PATH | O_DIRECTORY | O_CLOEXEC));
+        if (!fd) throw_errno("open a parent of " + path);
+        if (::statx(fd.get(), "", AT_EMPTY_PATH, STATX_MNT_ID, &stx) != 0) throw_errno("statx a parent of " + path);
+        if (stx.stx_mnt_id != mnt_id) throw Error("find the mount holding " + path + ": left it walking up");
+    }
+    set_propagation(fd.get(), MS_PRIVATE, "the mount holding " + path);
+}
+
 }  // namespace
 
 std::map<size_t, UniqueFd> make_idmapped_mounts(const spec::Config& c, const std::string& rootfs) {
@@ -362,11 +398,17 @@ std::map<size_t, UniqueFd> make_idmapped_mounts(const spec::Config& c, const std
 
 UniqueFd prepare(const Setup& s) {
     const spec::Config& c = s.config;
-    std::string prop = c.linux ? c.linux->rootfs_propagation : "";
-    unsigned long root_prop = prop.empty() ? (MS_SLAVE | MS_REC) : propagation_flag(prop);
-    // Keep our mounts from reaching the host; shared propagation is re-applied after pivot.
-    if (root_prop & MS_SHARED) root_prop = MS_SLAVE | MS_REC;
-    if (s.own_mount_ns && ::mount(nullptr, "/", nullptr, root_prop, nullptr) != 0) throw_errno("set propagation of /");
+    if (s.own_mount_ns) {
+        // `/` takes the configured propagation (rslave by default) before any mount, as with
+        // runc: under rshared, a bind of a shared host mount joins that mount's peer group, so
+        // that what the container mounts below it reaches the host (Kubernetes' Bidirectional).
+        std::string prop = c.linux ? c.linux->rootfs_propagation : "";
+        unsigned long root_prop = prop.empty() ? (MS_SLAVE | MS_REC) : propagation_flag(prop);
+        if (::mount(nullptr, "/", nullptr, root_prop, nullptr) != 0) throw_errno("set propagation of /");
+        // The container's own mounts must not reach it: the rootfs bind, which all of them
+        // sit under, lands on the mount that holds the rootfs, so that one is kept to itself.
+        make_private_if_shared(s.rootfs);
+    }
     // pivot_root needs the rootfs to be a mount point, and so does a read-only root.
     if ((s.own_mount_ns || c.root.readonly) &&
         ::mount(s.rootfs.c_str(), s.rootfs.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
@@ -383,11 +425,19 @@ void enter(int rootfd, Entry how) {
     if (how == Entry::Chroot) {
         if (::chroot(".") != 0) throw_errno("chroot");
     } else if (how == Entry::MoveRoot) {
+        // A mount moved onto a shared `/` (rootfsPropagation shared) would be copied onto its
+        // peers, the host's `/` among them; `/` is covered by the rootfs from here on anyway.
+        if (::mount(nullptr, "/", nullptr, MS_PRIVATE, nullptr) != 0) throw_errno("make / private");
         if (::mount(".", "/", nullptr, MS_MOVE, nullptr) != 0) throw_errno("move rootfs to /");
         if (::chroot(".") != 0) throw_errno("chroot");
     } else {
+        UniqueFd old_root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+        if (!old_root) throw_errno("open /");
         if (::syscall(SYS_pivot_root, ".", ".") != 0) throw_errno("pivot_root");
-        // The old root is stacked under the new one: detach it without touching the host.
+        // The old root is now stacked on the new one. It is made a slave so that detaching it
+        // does not unmount anything on the host, and reached through its own fd: "." is the
+        // new root, whose mounts keep the propagation they were given.
+        if (::fchdir(old_root.get()) != 0) throw_errno("chdir to the old root");
         if (::mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) != 0) throw_errno("make old root slave");
         if (::umount2(".", MNT_DETACH) != 0) throw_errno("unmount old root");
     }
