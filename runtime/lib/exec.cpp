@@ -180,7 +180,7 @@ Started start(const Options& opt) {
         if (msg[0] == 'P') out.pid = std::atoi(msg.c_str() + 1);
         if (msg[0] == 'E') error = msg.substr(1);
         if (int err = exec_stub::reported_errno(msg))
-            error = "exec " + p.args[0] + ": " + std::strerror(err);
+            error = "process.args[0]: exec: \"" + p.args[0] + "\": " + process::exec_error_text(err);
         if (msg[0] == 'S') {
             try {
                 if (!passed || !cfg.linux || !cfg.linux->seccomp) throw Error("linux.seccomp: no notify fd from the process");

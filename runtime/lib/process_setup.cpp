@@ -83,13 +83,15 @@ std::vector<std::string> environment(const spec::Process& p, const std::vector<s
     return env;
 }
 
-// Throws "<what>: <errno's text>" in lower case, as Go spells it: docker's client matches the
-// text case-sensitively.
-[[noreturn]] static void throw_exec_error(const std::string& what, int err) {
+std::string exec_error_text(int err) {
     std::string text = std::strerror(err);
     for (char& ch : text)
         if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
-    throw Error(what + ": " + text);
+    return text;
+}
+
+[[noreturn]] static void throw_exec_error(const std::string& what, int err) {
+    throw Error(what + ": " + exec_error_text(err));
 }
 
 // The messages are in runc's words, which docker and podman match to choose the exit status of
@@ -180,7 +182,7 @@ void launch(const spec::Process& p, const Launch& l) {
     if (l.stub->via == exec_stub::Via::ProcFd)
         throw_errno("exec " + path + " through /proc/self/fd (linux.seccomp does not plainly allow execveat, and "
                     "the container needs /proc for the other way)", err);
-    throw_errno("exec " + path, err);
+    throw_exec_error("process.args[0]: exec: \"" + path + "\"", err);
 }
 
 }  // namespace husk::process

@@ -22,6 +22,9 @@ void enter_cwd(const spec::Process& p);
 // process.env plus HOME when the config lacks it, plus `extra`.
 std::vector<std::string> environment(const spec::Process& p, const std::vector<std::string>& extra);
 std::string find_executable(const std::string& name, const std::vector<std::string>& env);
+// errno's text in lower case, as Go spells it: docker and podman match these words
+// case-sensitively to choose a failed command's exit status (127 or 126).
+std::string exec_error_text(int err);
 void set_no_new_privs(const spec::Process& p);
 // Marks every fd from 3 + preserve_fds close-on-exec.
 void close_fds_on_exec(int preserve_fds);
