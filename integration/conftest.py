@@ -128,6 +128,48 @@ def husk(tmp_path, rootfs_template):
             assert cid not in f.read(), f"mount of {cid} left behind"
 
 
+@pytest.fixture
+def shared_host_dir(tmp_path):
+    """Makes tmpfs mounts shared on the host, as an rshared bind source must be (docker refuses
+    one that is not): shared_host_dir(name) returns the mount point. At the end every mount on or
+    below them, propagated ones too, is undone."""
+    made = []
+
+    def make(name="shared"):
+        d = tmp_path / name
+        d.mkdir()
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=32m", "husk-" + name, str(d)], check=True)
+        made.append(d)
+        subprocess.run(["mount", "--make-shared", str(d)], check=True)
+        return d
+
+    try:
+        yield make
+    finally:
+        for d in reversed(made):
+            for m in reversed(host_mounts_under(d)):
+                subprocess.run(["umount", "-l", m], check=False)
+            subprocess.run(["umount", "-l", str(d)], check=False)
+
+
+def host_mounts_under(path):
+    """Mount points strictly below `path` in this (the host's) mount namespace, in mount order."""
+    with open("/proc/self/mountinfo") as f:
+        points = [line.split()[4] for line in f]
+    return [p for p in points if p.startswith(str(path) + "/")]
+
+
+def peer_group(mountinfo_line):
+    """The shared:N peer group of a mountinfo line, or None when the mount is not shared."""
+    fields = mountinfo_line.split(" - ")[0].split()[6:]
+    return next((f for f in fields if f.startswith("shared:")), None)
+
+
+def host_mount_line(path):
+    with open("/proc/self/mountinfo") as f:
+        return [line for line in f if line.split()[4] == str(path)][-1]
+
+
 def wait_for(pred, timeout=10, interval=0.02):
     end = time.time() + timeout
     while time.time() < end:

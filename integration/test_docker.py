@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import HUSK, REPO, wait_for
+from conftest import HUSK, REPO, host_mount_line, host_mounts_under, peer_group, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -81,3 +81,31 @@ def test_docker_detached_exec_and_rm(docker):
         assert docker("inspect", "-f", "{{.HostConfig.Runtime}}", "husk-dk").stdout.strip() == "husk"
     finally:
         assert docker("rm", "-f", "husk-dk").returncode == 0
+
+
+def test_docker_rshared_volume_reaches_the_host(docker, shared_host_dir):
+    """-v SRC:DST:rshared: a mount made in the container appears on the host."""
+    src = shared_host_dir("src")
+    r = docker("run", "--rm", "--runtime", "husk", "--network", "none", "--cap-add", "SYS_ADMIN",
+               "-v", f"{src}:/shared:rshared", "husk-busybox", "sh", "-c",
+               "mkdir /shared/inner && mount -t tmpfs from-docker /shared/inner && grep ' /shared ' /proc/self/mountinfo")
+    assert r.returncode == 0, r.stderr
+    assert peer_group(r.stdout) and peer_group(r.stdout) == peer_group(host_mount_line(src)), r.stdout
+    assert host_mounts_under(src) == [f"{src}/inner"]
+
+
+@pytest.mark.parametrize("cmd,status", [("nosuchcmd", 127), ("/no/such/file", 127), ("/etc/passwd", 126), ("/bin", 126)])
+def test_docker_status_of_a_command_that_cannot_run(docker, cmd, status):
+    """docker run reads 127 (not found) or 126 (cannot be invoked) from the runtime's error
+    text; docker exec (20.10) gives 126 for any exec that fails to start, with runc too."""
+    r = docker("run", "--rm", "--runtime", "husk", "--network", "none", "husk-busybox", cmd)
+    assert r.returncode == status, r.stderr
+    r = docker("run", "-d", "--name", "husk-dk-exec", "--runtime", "husk", "--network", "none", "husk-busybox",
+               "sleep", "1000")
+    assert r.returncode == 0, r.stderr
+    try:
+        r = docker("exec", "husk-dk-exec", cmd)
+        assert r.returncode == 126, r.stdout + r.stderr
+        assert f'"{cmd}"' in r.stdout
+    finally:
+        docker("rm", "-f", "husk-dk-exec")

@@ -241,3 +241,24 @@ def test_errors_as_json_log_lines(husk, tmp_path):
     assert entries[-1]["level"] == "error"
     assert "does-not-exist" in entries[-1]["msg"]
     assert entries[-1]["time"].endswith("Z")
+
+
+# A command that cannot run, and the words of runc's error that docker and podman match to
+# choose the exit status (127: not found, 126: cannot be invoked).
+CANNOT_RUN = [("nosuchcmd", 'exec: "nosuchcmd": executable file not found in $PATH'),
+              ("/no/such/file", "no such file or directory"),
+              ("/etc/passwd", "permission denied"),
+              ("/bin", "permission denied")]
+
+
+@pytest.mark.parametrize("cmd,words", CANNOT_RUN)
+def test_a_command_that_cannot_run_is_named_in_the_words_engines_match(husk, cmd, words):
+    cid = husk.new_id()
+    r = husk.cmd("create", "-b", husk.bundle([cmd]), cid)
+    assert_clean_failure(husk, cid, r, "process.args[0]", f'"{cmd}"', words)
+    running = husk.new_id()
+    husk.cmd("run", "-d", "-b", husk.bundle(["sleep", "1000"]), running, check=True)
+    r = husk.cmd("exec", running, cmd)
+    assert r.returncode == 1
+    for w in ("process.args[0]", f'"{cmd}"', words):
+        assert w in r.stderr, (w, r.stderr)

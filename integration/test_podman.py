@@ -7,7 +7,7 @@ import tempfile
 
 import pytest
 
-from conftest import HUSK, REPO
+from conftest import HUSK, REPO, host_mount_line, host_mounts_under, peer_group
 
 
 @pytest.fixture(scope="module")
@@ -75,3 +75,29 @@ def test_podman_detached_exec_and_stop(podman):
         assert "exited" in podman("inspect", "-f", "{{.State.Status}}", "husk-pm").stdout
     finally:
         podman("rm", "-f", "-t", "0", "husk-pm")
+
+
+def test_podman_rshared_bind_mount_reaches_the_host(podman, shared_host_dir):
+    """--mount bind-propagation=rshared: a mount made in the container appears on the host."""
+    src = shared_host_dir("src")
+    r = podman("run", "--rm", *LIMITS, "--cap-add", "SYS_ADMIN",
+               "--mount", f"type=bind,src={src},dst=/shared,bind-propagation=rshared",
+               "localhost/husk-busybox:latest", "sh", "-c",
+               "mkdir /shared/inner && mount -t tmpfs from-podman /shared/inner && grep ' /shared ' /proc/self/mountinfo")
+    assert r.returncode == 0, r.stderr
+    assert peer_group(r.stdout) and peer_group(r.stdout) == peer_group(host_mount_line(src)), r.stdout
+    assert host_mounts_under(src) == [f"{src}/inner"]
+
+
+@pytest.mark.parametrize("cmd,status", [("nosuchcmd", 127), ("/no/such/file", 127), ("/etc/passwd", 126), ("/bin", 126)])
+def test_podman_status_of_a_command_that_cannot_run(podman, cmd, status):
+    """podman reads 127 (not found) or 126 (cannot be invoked) from the runtime's error text."""
+    r = podman("run", "--rm", *LIMITS, "localhost/husk-busybox:latest", cmd)
+    assert r.returncode == status, r.stderr
+    r = podman("run", "-d", "--name", "husk-pm-exec", *LIMITS, "localhost/husk-busybox:latest", "sleep", "1000")
+    assert r.returncode == 0, r.stderr
+    try:
+        r = podman("exec", "husk-pm-exec", cmd)
+        assert r.returncode == status, r.stderr
+    finally:
+        podman("rm", "-f", "-t", "0", "husk-pm-exec")

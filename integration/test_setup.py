@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from conftest import HUSK, proc_status, wait_for
+from conftest import HUSK, host_mount_line, host_mounts_under, peer_group, proc_status, wait_for
 
 
 def ns_inode(pid, name):
@@ -255,6 +255,56 @@ def test_mounts_with_options(husk, tmp_path):
     assert not (src / "new").exists()
 
 
+def rshared_bind(source):
+    """docker -v SRC:/shared:rshared as a bundle says it, and the right to mount inside."""
+    def mutate(cfg):
+        cfg["mounts"].append({"destination": "/shared", "type": "bind", "source": str(source),
+                              "options": ["rshared", "rw", "rbind"]})
+        cfg["linux"]["rootfsPropagation"] = "shared"
+        for s in ("bounding", "effective", "permitted"):
+            cfg["process"]["capabilities"][s].append("CAP_SYS_ADMIN")
+    return mutate
+
+
+def test_rshared_bind_mount_reaches_the_host(husk, shared_host_dir):
+    """Kubernetes' Bidirectional propagation: a mount made in the container below an rshared
+    bind appears on the host, because the bind is a peer of the host's mount (not its slave)."""
+    src = shared_host_dir("src")
+    out = output(husk, "mkdir /shared/inner && mount -t tmpfs from-container /shared/inner && "
+                       "grep ' /shared ' /proc/self/mountinfo", rshared_bind(src))
+    assert peer_group(out) and peer_group(out) == peer_group(host_mount_line(src)), out
+    assert host_mounts_under(src) == [f"{src}/inner"]
+    assert host_mount_line(f"{src}/inner").split(" - ")[1].split()[1] == "from-container"
+
+
+def mount_ids(mountinfo):
+    return {line.split()[0]: line for line in mountinfo.splitlines()}
+
+
+@pytest.mark.parametrize("own_mount", [False, True], ids=["bundle-in-root", "bundle-mounted"])
+@pytest.mark.parametrize("flags", [[], ["--no-pivot"]], ids=["pivot", "no-pivot"])
+def test_on_a_host_with_a_shared_root_only_the_rshared_bind_propagates(husk, tmp_path, flags, own_mount):
+    """systemd makes the host's / shared. There (a mount namespace of this test, made so) the
+    container's own mounts (rootfs bind, /proc, /dev ...) must stay in it, with pivot_root or
+    --no-pivot, and with the bundle in / or on a mount of its own (as an overlay rootfs is),
+    while the rshared bind still carries the container's mount out."""
+    src = tmp_path / "src"
+    src.mkdir()
+    cid = husk.new_id()
+    b = husk.bundle(["sh", "-c", "mkdir /shared/inner && mount -t tmpfs from-container /shared/inner"],
+                    rshared_bind(src))
+    run = " ".join([HUSK, "--root", husk.root, "run", *flags, "-b", b, cid])
+    script = (f"mount -t tmpfs host-src {src} && mount --make-shared {src} && "
+              + (f"mount --bind {b} {b} && " if own_mount else "") + "cat /proc/self/mountinfo && "
+              f"echo --- && {run} && echo --- && cat /proc/self/mountinfo")
+    r = subprocess.run(["unshare", "--mount", "--propagation", "shared", "sh", "-c", script],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    before, _, after = r.stdout.split("---\n")
+    new = [line for i, line in mount_ids(after).items() if i not in mount_ids(before)]
+    assert [line.split()[4] for line in new] == [f"{src}/inner"], new
+
+
 def test_mount_destination_symlink_cannot_escape_the_rootfs(husk, tmp_path):
     """A symlink in the image pointing at a host path must resolve inside the rootfs."""
     outside = tmp_path / "outside"
@@ -375,12 +425,13 @@ def test_a_waiting_init_does_not_expose_the_husk_binary(husk):
 
 
 def test_an_exec_process_does_not_expose_the_husk_binary(husk):
-    """The same for `husk exec`: its process is husk's image until it execs."""
+    """The same for `husk exec`: its process is husk's image until it execs (the sealed exec stub,
+    /memfd:husk-exec, may be seen: it is the process's own copy and cannot be written)."""
     cid, pid, _ = run_detached(husk, ["sleep", "100"])
     # The exec'd shell looks at every other process's exe while further execs come and go.
     script = ("i=0; while [ $i -lt 200 ]; do for p in /proc/[0-9]*; do "
               "[ \"$p\" = /proc/$$ ] && continue; "
-              "l=$(readlink $p/exe 2>/dev/null); case \"$l\" in *husk*) echo LEAK $l; exit 1;; esac; done; "
+              "l=$(readlink $p/exe 2>/dev/null); case \"$l\" in /memfd:husk-exec*) ;; *husk*) echo LEAK $l; exit 1;; esac; done; "
               "i=$((i+1)); done; echo clean")
     watcher = subprocess.Popen([HUSK, "--root", husk.root, "exec", cid, "sh", "-c", script],
                                stdout=subprocess.PIPE, text=True)

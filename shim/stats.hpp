@@ -12,7 +12,9 @@ struct EncodedMetrics {
 };
 
 // proc_cgroup: the text of /proc/<pid>/cgroup; root: where the hierarchies are mounted
-// (/sys/fs/cgroup). Throws husk::Error when the process has no readable cgroup.
-EncodedMetrics collect_metrics(const std::string& proc_cgroup, const std::string& root);
+// (/sys/fs/cgroup); proc: where procfs is (its partitions file names v1's block devices).
+// Throws husk::Error when the process has no readable cgroup.
+EncodedMetrics collect_metrics(const std::string& proc_cgroup, const std::string& root,
+                               const std::string& proc = "/proc");
 
 }  // namespace husk::shim

@@ -438,8 +438,12 @@ Linux parse_linux(const Obj& l) {
         dev.path = d.req_str("path");
         if (!is_absolute(dev.path)) d.fail("path", "must be an absolute path, got \"" + dev.path + "\"");
         if (dev.type != "p") {
+            // What the kernel's device numbers hold: 12 bits of major, 20 of minor.
             dev.major = d.req_int<int64_t>("major");
             dev.minor = d.req_int<int64_t>("minor");
+            if (dev.major < 0 || dev.major > 4095) d.fail("major", std::to_string(dev.major) + " is out of range (0 to 4095)");
+            if (dev.minor < 0 || dev.minor > 1048575)
+                d.fail("minor", std::to_string(dev.minor) + " is out of range (0 to 1048575)");
         }
         dev.file_mode = d.opt_int<uint32_t>("fileMode");
         dev.uid = d.opt_int<uint32_t>("uid");
@@ -516,11 +520,54 @@ void validate_cross_fields(const Config& c) {
     }
 }
 
+// Where parsing `text` stops with an error, as a JSON path ("process.rlimits[0].soft"): the
+// parse again, this time following the keys (only once it has failed: it costs).
+std::string path_of_failure(const std::string& text) {
+    struct Level {
+        bool array;
+        std::string key;
+        size_t index;
+    };
+    std::vector<Level> levels;
+    auto track = [&](int, json::parse_event_t ev, json& parsed) {
+        auto next_element = [&] {
+            if (!levels.empty() && levels.back().array) ++levels.back().index;
+        };
+        switch (ev) {
+            case json::parse_event_t::object_start: levels.push_back({false, "", 0}); break;
+            case json::parse_event_t::array_start: levels.push_back({true, "", 0}); break;
+            case json::parse_event_t::key: levels.back().key = parsed.get<std::string>(); break;
+            case json::parse_event_t::object_end:
+            case json::parse_event_t::array_end:
+                levels.pop_back();
+                next_element();
+                break;
+            case json::parse_event_t::value: next_element(); break;
+        }
+        return true;
+    };
+    try {
+        (void)json::parse(text, track);
+    } catch (const json::exception&) {
+    }
+    std::string path;
+    for (const auto& l : levels) {
+        if (l.array) path += "[" + std::to_string(l.index) + "]";
+        else if (!l.key.empty()) path += (path.empty() ? "" : ".") + l.key;
+    }
+    return path;
+}
+
 json parse_json(const std::string& text, const char* what) {
     try {
         return json::parse(text);
-    } catch (const json::parse_error& e) {
-        throw InvalidConfig(std::string(what) + " not valid JSON: " + e.what());
+    } catch (const json::exception& e) {
+        // "[json.exception.out_of_range.406] number overflow parsing '1e400'": the text after "] ".
+        std::string msg = e.what();
+        if (size_t end = msg.find("] "); msg[0] == '[' && end != std::string::npos) msg = msg.substr(end + 2);
+        std::string path = path_of_failure(text);
+        if (e.id == 406 && !path.empty()) throw InvalidConfig(path + ": " + msg);
+        throw InvalidConfig(std::string(what) + " not valid JSON" + (path.empty() ? "" : " at " + path) + ": " + msg);
     }
 }
 
@@ -558,6 +605,10 @@ Config parse_config(const std::string& text) {
     if (auto p = top.obj("process")) c.process = parse_process_obj(*p);
     c.hostname = top.str("hostname");
     c.domainname = top.str("domainname");
+    for (auto [key, name] : {std::pair{"hostname", &c.hostname}, std::pair{"domainname", &c.domainname}}) {
+        if (name->find('\0') != std::string::npos) top.fail(key, "must not contain a NUL character");
+        if (name->size() > 64) top.fail(key, "is longer than 64 bytes");
+    }
     if (auto h = top.obj("hooks")) {
         c.hooks.prestart = parse_hooks(*h, "prestart");
         c.hooks.create_runtime = parse_hooks(*h, "createRuntime");

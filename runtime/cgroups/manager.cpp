@@ -257,13 +257,15 @@ bool Manager::frozen_now(const Hierarchy& h) const {
     return freezer && read(h.dir, "freezer.state").value_or("THAWED") != "THAWED";
 }
 
-void Manager::refuse_busy() const {
+std::vector<bool> Manager::refuse_busy() const {
     // As runc (since 1.1): a container gets a cgroup of its own. Joining one with processes,
     // its own or in cgroups below it, would apply this config's limits and device rules to them
     // (think of a container named after a systemd slice), and init would hang in a frozen one.
+    std::vector<bool> existed;
     for (auto& h : hierarchies_) {
         struct stat st;
-        if (::stat(h.dir.c_str(), &st) != 0) continue;
+        existed.push_back(::stat(h.dir.c_str(), &st) == 0);
+        if (!existed.back()) continue;
         bool busy = false;
         if (auto events = read(h.dir, "cgroup.events")) {
             for (const auto& line : split(*events, '\n')) busy = busy || line == "populated 1";  // v2: the subtree
@@ -273,10 +275,17 @@ void Manager::refuse_busy() const {
         if (busy) throw Error("linux.cgroupsPath: cgroup " + h.dir + " is not empty: it or a cgroup below it has processes");
         if (frozen_now(h)) throw Error("linux.cgroupsPath: cgroup " + h.dir + " is frozen");
     }
+    return existed;
 }
 
-void Manager::create() {
-    refuse_busy();
+void Manager::create(const std::function<void(const nlohmann::json&)>& record) {
+    std::vector<bool> existed = refuse_busy();
+    if (record) {
+        // Those missing now are ours once they exist (make_dirs refuses one made meanwhile).
+        nlohmann::json intent = save();
+        for (size_t i = 0; i < existed.size(); ++i) intent["hierarchies"][i]["created"] = !existed[i];
+        record(intent);
+    }
     std::vector<std::string> made;
     try {
         make_dirs(made);

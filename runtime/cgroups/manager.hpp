@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -65,14 +66,17 @@ public:
     const Hierarchy* find(const std::string& controller) const;
 
     // Makes the container's directory in every hierarchy (and parents as needed). Refuses an
-    // existing one that has processes or is frozen; on failure removes what it made.
-    void create();
+    // existing one that has processes or is frozen; on failure removes what it made. Before the
+    // first mkdir, `record` gets what save() will say once they are made (for crash recovery).
+    void create(const std::function<void(const nlohmann::json&)>& record = {});
     // systemd driver, instead of create() and add(): starts the unit with pid in it and
     // `resources` and the org.systemd.property.* annotations as its properties; then, as runc,
     // makes the directories of the hierarchies systemd leaves alone, puts pid in every hierarchy
     // and writes the resources through cgroupfs as well. On failure nothing of it is left.
+    // Once the unit exists, `record` gets what save() will say (for crash recovery).
     void start_unit(pid_t pid, const spec::Resources* resources,
-                    const std::map<std::string, std::string>& annotations, const std::string& description);
+                    const std::map<std::string, std::string>& annotations, const std::string& description,
+                    const std::function<void(const nlohmann::json&)>& record = {});
     // Validates and writes linux.resources into every controller it needs. `initial` (create)
     // also sets the device rules; `husk update` leaves them as they are. A resource the host
     // cannot apply is an error naming the field; nothing is skipped silently. With the systemd
@@ -104,8 +108,9 @@ private:
     systemd::Client& client();
     void set_unit_properties(const spec::Resources& r);
     void stop_unit();
-    // Refuses a container cgroup that exists with processes in or below it, or frozen.
-    void refuse_busy() const;
+    // Refuses a container cgroup that exists with processes in or below it, or frozen; says
+    // which hierarchies' directories exist.
+    std::vector<bool> refuse_busy() const;
     // Makes the hierarchies' directories that do not exist yet (systemd leaves some alone).
     void make_missing_dirs();
     // apply() without systemd: the resources into the cgroup files, device rules too or not.

@@ -1,26 +1,44 @@
 // runc-compatible flag parsing: -f, --flag, -flag, "--flag value" and "--flag=value", flags up
 // to the first positional argument (everything after it, or after "--", is positional).
+// The flags a command declares are also its --help: one table drives both.
 #pragma once
 
 #include <initializer_list>
 #include <string>
 #include <vector>
 
+#include "error.hpp"
+
 namespace husk::cli {
+
+// A mistake in the command line (unknown flag, missing argument, wrong number of arguments):
+// reported with a pointer to the command's --help.
+struct UsageError : Error {
+    using Error::Error;
+};
 
 class Args {
 public:
     explicit Args(std::vector<std::string> args) : args_(std::move(args)) {}
 
-    void value(std::initializer_list<const char*> names, std::string* out);
-    void boolean(std::initializer_list<const char*> names, bool* out);
-    void integer(std::initializer_list<const char*> names, int* out);
-    void repeated(std::initializer_list<const char*> names, std::vector<std::string>* out);
+    // names: long name first, then short ones ("bundle", "b"). arg: what the value is, for the
+    // help ("DIR"). help: one line; a flag declared without one shows as "(undocumented)", which
+    // the help test refuses.
+    void value(std::initializer_list<const char*> names, std::string* out, const char* arg = "VALUE",
+               const char* help = nullptr);
+    void boolean(std::initializer_list<const char*> names, bool* out, const char* help = nullptr);
+    void integer(std::initializer_list<const char*> names, int* out, const char* arg = "N", const char* help = nullptr);
+    void repeated(std::initializer_list<const char*> names, std::vector<std::string>* out, const char* arg = "VALUE",
+                  const char* help = nullptr);
 
-    // Parses the declared flags; returns the positionals. Throws husk::Error on unknown flags.
+    // Parses the declared flags; returns the positionals. Throws UsageError on unknown flags.
     std::vector<std::string> parse();
     bool help() const { return help_; }
 
+    // Whether a declared flag takes a value (for scanning ahead of parse()).
+    bool takes_value(const std::string& name) const;
+    // One line per declared flag, "--help" last: "  -b, --bundle DIR   the bundle ...".
+    std::string flag_help() const;
 
 private:
     enum class Kind { Value, Bool, Int, Repeated };
@@ -28,6 +46,8 @@ private:
         std::vector<std::string> names;
         Kind kind;
         void* out;
+        const char* arg;
+        const char* help;
     };
     const Flag* find(const std::string& name) const;
 
@@ -38,5 +58,11 @@ private:
 
 // Exact count of positionals, or a usage error naming the command.
 void expect_args(const std::string& command, const std::vector<std::string>& pos, size_t min, size_t max);
+
+// "Usage: husk USAGE", the summary and the flag table: what `husk COMMAND --help` prints.
+std::string usage_text(const Args& a, const char* usage, const char* summary);
+
+// A usage error's message with the pointer to help appended.
+std::string usage_error_message(const std::string& what, const std::string& command);
 
 }  // namespace husk::cli

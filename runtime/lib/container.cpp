@@ -239,6 +239,55 @@ std::optional<spec::Config> saved_config(const ContainerDir& dir) {
     }
 }
 
+// Why init went away before it reported ready; its memory limit, where that killed it.
+std::string death_during_setup(pid_t pid, const cgroups::Manager& cg, const spec::Linux* lx) {
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    std::string what = "container init " + proc::describe_status(status) + " during setup";
+    const auto* mem = lx && lx->resources && lx->resources->memory ? &*lx->resources->memory : nullptr;
+    if (!mem || !mem->limit || !WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL) return what;
+    std::string dir = cg.memory_dir(), text;
+    if (dir.empty() || !(fs::try_read_file(dir + "/memory.events", text) || fs::try_read_file(dir + "/memory.oom_control", text)))
+        return what;
+    size_t at = text.find("oom_kill ");
+    if (at == std::string::npos || std::atoll(text.c_str() + at + 9) == 0) return what;
+    return what + ": out of memory (linux.resources.memory.limit is " + std::to_string(*mem->limit) +
+           " bytes, too little to start)";
+}
+
+// Undoes what a create that died part way made, from what it recorded: its processes (an init
+// may be waiting on exec.fifo for a start that cannot come), cgroups, host mounts, directory.
+void remove_incomplete(ContainerDir& dir) {
+    Record r = dir.load();
+    cgroups::Manager cg = cgroups::Manager::restore(r.cgroup);
+    for (int i = 0; i < 100 && !cg.pids().empty(); ++i) {
+        cg.signal_all(SIGKILL);
+        ::usleep(10000);
+    }
+    if (r.host_mounts && !r.rootfs.empty()) rootfs::unmount_under(r.rootfs);
+    cg.destroy();
+    dir.remove();
+}
+
+// The container's directory, new. One that a create killed part way left is cleared first, as
+// `delete` would clear it: the id is free again.
+ContainerDir claim_dir(const std::string& root, const std::string& id) {
+    try {
+        return ContainerDir::create(root, id);
+    } catch (const AlreadyExists&) {
+        std::optional<ContainerDir> old;
+        try {
+            old = ContainerDir::try_open(root, id);
+        } catch (const Error&) {
+            return ContainerDir::create(root, id);  // deleted meanwhile
+        }
+        if (!old || old->complete()) throw;
+        remove_incomplete(*old);
+    }
+    return ContainerDir::create(root, id);
+}
+
 UniqueFd open_pidfd(const Record& r) {
     UniqueFd fd(static_cast<int>(::syscall(SYS_pidfd_open, r.pid, 0)));
     if (!fd || !proc::alive(r.pid, r.pid_start)) return UniqueFd();
@@ -265,7 +314,7 @@ UniqueFd connect_pidfd_socket(const std::string& path) {
 }
 
 std::string status_of(const ContainerDir& dir, const Record& r) {
-    if (!proc::alive(r.pid, r.pid_start)) return "stopped";
+    if (!r.complete || !proc::alive(r.pid, r.pid_start)) return "stopped";
     if (fs::exists(dir.file("exec.fifo"))) return "created";
     if (!r.cgroup.empty() && cgroups::Manager::restore(r.cgroup).frozen()) return "paused";
     return "running";
@@ -298,7 +347,7 @@ Created create(const CreateOptions& opt) {
     }
 
     Rollback rollback;
-    ContainerDir dir = ContainerDir::create(opt.root, opt.id);
+    ContainerDir dir = claim_dir(opt.root, opt.id);
     rollback.add([&] { dir.remove(); });
     try {
     fs::write_file(dir.file("config.json"), text, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -310,14 +359,32 @@ Created create(const CreateOptions& opt) {
     UniqueFd fifo(::open(dir.file("exec.fifo").c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
     if (!fifo) throw_errno("open " + dir.file("exec.fifo"));
 
+    // What `delete` needs to undo this create if it dies part way, in creating.json before the
+    // cgroups exist (init is in them before it could outlive us).
+    Record rec;
+    rec.id = opt.id;
+    rec.bundle = bundle;
+    rec.rootfs = rootfs;
+    rec.created = log::now_rfc3339();
+    rec.owner = owner_name();
+    rec.annotations = config.annotations;
+    rec.own_pid_ns = plan.new_flags & CLONE_NEWPID;
+    rec.poststart_hooks = !config.hooks.poststart.empty();
+    rec.poststop_hooks = !config.hooks.poststop.empty();
+    rec.host_mounts = !(plan.new_flags & CLONE_NEWNS) && !plan.joined(CLONE_NEWNS);
+
     const spec::Linux* lx = config.linux ? &*config.linux : nullptr;
     std::string cgroups_path = lx ? lx->cgroups_path : "";
     cgroups::Manager cg = opt.systemd_cgroup ? cgroups::Manager::plan_systemd(cgroups_path, opt.id, opt.rootless)
                                              : cgroups::Manager::plan(cgroups_path, opt.id);
     bool use_cgroups = true;
+    auto record_cgroup = [&](const nlohmann::json& intent) {
+        rec.cgroup = intent;
+        dir.save_intent(rec);
+    };
     try {
         // systemd's unit is made around init, once it exists (start_unit below).
-        if (!cg.uses_systemd()) cg.create();
+        if (!cg.uses_systemd()) cg.create(record_cgroup);
     } catch (const cgroups::NotPermitted& e) {
         // Only for a rootless husk that truly lacks the rights: as real root, a container
         // without its device cgroup could reach the host's disks (in a user namespace the
@@ -329,6 +396,7 @@ Created create(const CreateOptions& opt) {
         log::debug(std::string("rootless: running without cgroups: ") + e.what());
         cg = cgroups::Manager::restore(nlohmann::json::object());
         use_cgroups = false;
+        rec.cgroup = nlohmann::json::object();
     }
     rollback.add([cg]() mutable { cg.destroy(); });
     if (use_cgroups && lx && lx->resources && !cg.uses_systemd()) cg.apply(*lx->resources);
@@ -363,6 +431,7 @@ Created create(const CreateOptions& opt) {
     ctx.fifo_fd = fifo.get();
     ctx.console_fd = console_sock.get();
     ctx.lock_fd = dir.lock_fd();
+    ctx.cgroup_fd = cgfd.get();
     ctx.preserve_fds = preserve;
     ctx.no_pivot = opt.no_pivot;
     ctx.no_new_keyring = opt.no_new_keyring;
@@ -391,7 +460,7 @@ Created create(const CreateOptions& opt) {
     if (lx) net_devices::move_into(*lx, pid);
     if (cg.uses_systemd()) {
         cg.start_unit(pid, lx && lx->resources ? &*lx->resources : nullptr, config.annotations,
-                      "husk container " + opt.id);
+                      "husk container " + opt.id, record_cgroup);
         rollback.add([cg]() mutable { cg.destroy(); });
     } else if (!cgfd) {
         cg.add(pid);
@@ -399,25 +468,23 @@ Created create(const CreateOptions& opt) {
         for (auto& h : cg.hierarchies())
             if (!h.unified()) fs::write_file(h.dir + "/cgroup.procs", std::to_string(pid), O_WRONLY);
 
-    Record rec;
-    rec.id = opt.id;
     rec.pid = pid;
-    rec.bundle = bundle;
-    rec.rootfs = rootfs;
-    rec.created = log::now_rfc3339();
-    rec.owner = owner_name();
-    rec.annotations = config.annotations;
-    rec.own_pid_ns = plan.new_flags & CLONE_NEWPID;
-    rec.poststart_hooks = !config.hooks.poststart.empty();
-    rec.poststop_hooks = !config.hooks.poststop.empty();
-    rec.host_mounts = !(plan.new_flags & CLONE_NEWNS) && !plan.joined(CLONE_NEWNS);
     if (use_cgroups) rec.cgroup = cg.save();
-    send_msg(parent_sock.get(), init::kGo);
+    try {
+        send_msg(parent_sock.get(), init::kGo);
+    } catch (const Error&) {
+        throw Error(death_during_setup(pid, cg, lx));
+    }
 
     for (;;) {
         char type = 0;
         UniqueFd passed;
-        std::string body = recv_msg(parent_sock.get(), type, &passed);
+        std::string body;
+        try {
+            body = recv_msg(parent_sock.get(), type, &passed);
+        } catch (const Error&) {
+            type = 0;  // the socket reset: init died, which says more
+        }
         if (type == init::kRunHooks) {
             std::string creating = spec::state_to_oci_json(make_state(rec, "creating"));
             hooks::run_all("prestart", config.hooks.prestart, creating);
@@ -434,9 +501,7 @@ Created create(const CreateOptions& opt) {
         } else if (type == init::kError) {
             throw Error(body);
         } else {
-            int status = 0;
-            ::waitpid(pid, &status, 0);
-            throw Error("container init " + proc::describe_status(status) + " during setup");
+            throw Error(death_during_setup(pid, cg, lx));
         }
     }
     auto start = proc::start_time(pid);
@@ -449,6 +514,9 @@ Created create(const CreateOptions& opt) {
     dir.save(rec);
     if (!opt.pid_file.empty()) write_pid_file(opt.pid_file, pid);
     if (pidfd_sock) unix_socket::send_fd(pidfd_sock.get(), out.pidfd.get(), "pidfd");
+    // Init may be past this already (started by a quick `husk start`): then nobody reads it.
+    std::string recorded(1, init::kRecorded);
+    ::send(parent_sock.get(), recorded.data(), 1, MSG_NOSIGNAL | MSG_DONTWAIT);
     return out;
     } catch (...) {
         rollback.run();
@@ -511,7 +579,15 @@ std::vector<spec::State> list(const std::string& root) {
     std::vector<spec::State> out;
     for (const auto& id : ContainerDir::list(root)) {
         try {
-            out.push_back(state(root, id));
+            auto dir = ContainerDir::try_open(root, id);
+            if (dir) {
+                Record r = dir->load();
+                out.push_back(make_state(r, status_of(*dir, r)));
+            } else if (fs::exists(root + "/" + id + "/state.json")) {
+                out.push_back(state(root, id));  // another command has it for a moment
+            } else if (auto r = ContainerDir::peek_creating(root, id)) {
+                out.push_back(make_state(*r, "creating"));  // not waited for: hooks can take long
+            }
         } catch (const std::exception&) {
             // Deleted while we listed.
         }
@@ -535,20 +611,21 @@ void kill(const std::string& root, const std::string& id, int sig, bool all) {
 
 void remove(const std::string& root, const std::string& id, bool force) {
     validate_id(id);
-    // As runc: a forced delete of a container that does not exist succeeds, and clears what an
-    // interrupted create may have left (a directory without state.json). Callers such as the
-    // runc shim's cleanup rely on it.
-    std::string state_file = root + "/" + id + "/state.json";
-    if (force && !fs::exists(state_file)) {
-        if (!fs::exists(root + "/" + id)) return;
-        ContainerDir half = ContainerDir::open_incomplete(root, id);
-        // A create that held the lock may have finished meanwhile: then delete it properly.
-        if (!fs::exists(state_file)) {
-            half.remove();
-            return;
-        }
+    // As runc: a forced delete of a container that does not exist succeeds (one deleted by a
+    // concurrent delete too). Callers such as the runc shim's cleanup rely on it.
+    std::optional<ContainerDir> opened;
+    try {
+        opened.emplace(ContainerDir::open(root, id));
+    } catch (const Error&) {
+        if (!force || fs::exists(root + "/" + id)) throw;
+        ContainerDir::remove_stale_temporaries(root, id);
+        return;
     }
-    ContainerDir dir = ContainerDir::open(root, id);
+    ContainerDir& dir = *opened;
+    if (!dir.complete()) {
+        remove_incomplete(dir);
+        return;
+    }
     Record r = dir.load();
     std::string st = status_of(dir, r);
     cgroups::Manager cg = cgroups::Manager::restore(r.cgroup);

@@ -14,6 +14,7 @@
 #include "console.hpp"
 #include "container.hpp"
 #include "error.hpp"
+#include "exec_stub.hpp"
 #include "fs.hpp"
 #include "namespaces.hpp"
 #include "process_setup.hpp"
@@ -134,7 +135,11 @@ Started start(const Options& opt) {
                         UniqueFd slave = console::create_and_send(console_sock.get(), p.console_size);
                         console::attach(slave.get());
                     }
+                    const exec_stub::Stub stub =
+                        exec_stub::make(cfg.linux && cfg.linux->seccomp ? &*cfg.linux->seccomp : nullptr);
                     process::Launch l;
+                    l.stub = &stub;
+                    l.report_fd = child_sock.get();
                     l.preserve_fds = opt.preserve_fds;
                     l.linux = cfg.linux ? &*cfg.linux : nullptr;
                     l.exec = true;
@@ -174,6 +179,8 @@ Started start(const Options& opt) {
         if (msg.empty()) break;  // every copy closed: the process has exec'd (or died)
         if (msg[0] == 'P') out.pid = std::atoi(msg.c_str() + 1);
         if (msg[0] == 'E') error = msg.substr(1);
+        if (int err = exec_stub::reported_errno(msg))
+            error = "process.args[0]: exec: \"" + p.args[0] + "\": " + process::exec_error_text(err);
         if (msg[0] == 'S') {
             try {
                 if (!passed || !cfg.linux || !cfg.linux->seccomp) throw Error("linux.seccomp: no notify fd from the process");

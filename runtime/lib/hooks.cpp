@@ -14,7 +14,7 @@
 namespace husk::hooks {
 namespace {
 
-void run_one(const char* phase, const spec::Hook& h, const std::string& state) {
+void run_one(const char* phase, const spec::Hook& h, const std::string& state, const exec_stub::Stub* stub) {
     int in[2];
     if (::pipe2(in, O_CLOEXEC) != 0) throw_errno("pipe");
     UniqueFd rd(in[0]), wr(in[1]);
@@ -26,7 +26,8 @@ void run_one(const char* phase, const spec::Hook& h, const std::string& state) {
     if (pid == 0) {
         ::dup2(rd.get(), 0);
         proc::reset_signals();
-        ::execve(h.path.c_str(), argv.data(), envp.data());
+        if (stub) exec_stub::exec(*stub, h.path, args, h.env);
+        else ::execve(h.path.c_str(), argv.data(), envp.data());
         _exit(127);
     }
     rd.reset();
@@ -61,8 +62,9 @@ void run_one(const char* phase, const spec::Hook& h, const std::string& state) {
 
 }  // namespace
 
-void run_all(const char* phase, const std::vector<spec::Hook>& hooks, const std::string& state_json) {
-    for (const auto& h : hooks) run_one(phase, h, state_json);
+void run_all(const char* phase, const std::vector<spec::Hook>& hooks, const std::string& state_json,
+             const exec_stub::Stub* stub) {
+    for (const auto& h : hooks) run_one(phase, h, state_json, stub);
 }
 
 }  // namespace husk::hooks

@@ -6,10 +6,14 @@
 #include <vector>
 
 #include "config.hpp"
+#include "exec_stub.hpp"
 
 namespace husk::hooks {
 
-// Runs each hook in order; throws husk::Error on the first that fails or times out.
-void run_all(const char* phase, const std::vector<spec::Hook>& hooks, const std::string& state_json);
+// Runs each hook in order; throws husk::Error on the first that fails or times out. Hooks run by
+// the container's init, in its namespaces, go through the exec stub (`stub`; see exec_stub.hpp):
+// a startContainer hook's path is the image's to choose.
+void run_all(const char* phase, const std::vector<spec::Hook>& hooks, const std::string& state_json,
+             const exec_stub::Stub* stub = nullptr);
 
 }  // namespace husk::hooks

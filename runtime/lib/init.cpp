@@ -17,9 +17,11 @@
 
 #include "console.hpp"
 #include "error.hpp"
+#include "exec_stub.hpp"
 #include "fs.hpp"
 #include "hooks.hpp"
 #include "process_setup.hpp"
+#include "procfs.hpp"
 #include "rootfs.hpp"
 #include "unix_socket.hpp"
 
@@ -46,12 +48,11 @@ std::string expect(int fd, char type) {
     return std::string(buf.get() + 1, n - 1);
 }
 
-void write_sysctls(const spec::Config& c) {
-    if (!c.linux) return;
+void write_sysctls(int proc, const spec::Config& c) {
     for (const auto& [key, value] : c.linux->sysctl) {
-        std::string file = "/proc/sys/";
+        std::string file = "sys/";
         for (char ch : key) file += ch == '.' ? '/' : ch;
-        fs::write_file(file, value, O_WRONLY);
+        procfs::write(proc, file, value, "linux.sysctl: " + key);
     }
 }
 
@@ -61,11 +62,34 @@ void hand_over_notify_fd(const Context& ctx, UniqueFd fd) {
     expect(ctx.sync_fd, kSeccompDone);
 }
 
+// Until `husk start` writes into exec.fifo (a writer that comes and goes, POLLHUP, also starts
+// it, as any reader of runc's fifo does). Until create has recorded us in state.json, its death
+// (the sync socket closing without kRecorded) is ours too.
+void wait_for_start(const Context& ctx) {
+    pollfd p[2] = {{ctx.fifo_fd, POLLIN, 0}, {ctx.sync_fd, POLLIN, 0}};
+    nfds_t n = 2;
+    for (;;) {
+        if (::poll(p, n, -1) < 0) {
+            if (errno == EINTR) continue;
+            throw_errno("wait on exec.fifo");
+        }
+        if (p[0].revents) break;
+        char c = 0;
+        ssize_t got = ::recv(ctx.sync_fd, &c, 1, MSG_DONTWAIT);
+        if (got < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+        if (got != 1 || c != kRecorded) _exit(1);
+        n = 1;
+    }
+    ::close(ctx.sync_fd);
+}
+
 void run_steps(const Context& ctx) {
     const spec::Config& c = *ctx.config;
     const spec::Process& p = *c.process;
     ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     ::close(ctx.lock_fd);
+    // A directory of the host's cgroup tree: nothing of the container may ever reach it.
+    if (ctx.cgroup_fd >= 0) ::close(ctx.cgroup_fd);
     if (!ctx.user_joined) ns::join(*ctx.ns, true);
     expect(ctx.sync_fd, kGo);
     bool in_user_ns = ctx.ns->new_user() || ctx.ns->joined(CLONE_NEWUSER);
@@ -84,8 +108,13 @@ void run_steps(const Context& ctx) {
         // A denied keyctl (seccomp, old kernels) is no reason to fail, as with runc.
         ::syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name.c_str());
     }
-    write_sysctls(c);
-    process::set_oom_score_adj(p);
+    if ((c.linux && !c.linux->sysctl.empty()) || p.oom_score_adj) {
+        UniqueFd proc = procfs::root();
+        if (c.linux) write_sysctls(proc.get(), c);
+        if (p.oom_score_adj)
+            procfs::write(proc.get(), "self/oom_score_adj", std::to_string(*p.oom_score_adj), "process.oomScoreAdj");
+    }
+    const exec_stub::Stub stub = exec_stub::make(c.linux && c.linux->seccomp ? &*c.linux->seccomp : nullptr);
     // Until it execs, this process is husk's image and /proc/self/exe is husk's binary: keep
     // other processes of the container from reaching it (CVE-2019-5736). After the last write
     // to /proc/self above, since non-dumpable makes those files root's. execve resets it.
@@ -102,7 +131,7 @@ void run_steps(const Context& ctx) {
         send(ctx.sync_fd, kRunHooks);
         state = expect(ctx.sync_fd, kHooksDone);
     }
-    hooks::run_all("createContainer", c.hooks.create_container, state);
+    hooks::run_all("createContainer", c.hooks.create_container, state, &stub);
     rootfs::enter(rootfd.get(), !own_mnt ? rootfs::Entry::Chroot
                                 : ctx.no_pivot ? rootfs::Entry::MoveRoot
                                                : rootfs::Entry::PivotRoot);
@@ -121,20 +150,17 @@ void run_steps(const Context& ctx) {
     launch.preserve_fds = ctx.preserve_fds;
     launch.linux = c.linux ? &*c.linux : nullptr;
     launch.seccomp_notify = [&](UniqueFd fd) { hand_over_notify_fd(ctx, std::move(fd)); };
+    launch.stub = &stub;
+    launch.close_at_exec = ctx.fifo_fd;
     launch.before_exec = [&] {
         ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
         send(ctx.sync_fd, kReady);
-        // From here errors go to stderr: nobody reads the socket any more.
-        ::close(ctx.sync_fd);
-        // Until `husk start` writes into exec.fifo (a writer that comes and goes, POLLHUP, also
-        // starts it, as any reader of runc's fifo does).
-        pollfd p{ctx.fifo_fd, POLLIN, 0};
-        while (::poll(&p, 1, -1) < 0)
-            if (errno != EINTR) throw_errno("wait on exec.fifo");
+        // From here errors go to stderr: nobody reads the socket's errors any more.
+        wait_for_start(ctx);
         char byte;
         if (::read(ctx.fifo_fd, &byte, 1) < 0) throw_errno("read exec.fifo");
-        // Left open: close-on-exec, its closing tells `start` that execve has happened.
-        hooks::run_all("startContainer", c.hooks.start_container, state);
+        // Left open until the program's execve: its closing tells `start` that execve happened.
+        hooks::run_all("startContainer", c.hooks.start_container, state, &stub);
     };
     process::launch(p, launch);
 }

@@ -21,6 +21,8 @@ enum Msg : char {
     kError = 'E',       // child -> parent: the text is the error
     kSeccompFd = 'S',   // child -> parent: the seccomp notify fd is attached (SCM_RIGHTS)
     kSeccompDone = 'A', // parent -> child: the fd went to linux.seccomp.listenerPath
+    kRecorded = 'C',    // parent -> child: state.json is written; the socket closing before
+                        // this means create died, and nobody would ever start or delete us
 };
 
 struct Context {
@@ -33,6 +35,7 @@ struct Context {
     int fifo_fd = -1;     // exec.fifo's read end (O_NONBLOCK)
     int console_fd = -1;  // connected console socket when process.terminal
     int lock_fd = -1;     // the state dir lock, closed first thing
+    int cgroup_fd = -1;   // husk's fd on the container's cgroup2 dir (CLONE_INTO_CGROUP): likewise
     int preserve_fds = 0;
     bool no_pivot = false;
     bool no_new_keyring = false;

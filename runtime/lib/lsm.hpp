@@ -3,6 +3,8 @@
 #pragma once
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "config.hpp"
 #include "unique_fd.hpp"
@@ -17,11 +19,8 @@ bool selinux_enabled();
 // runtime-tools set one unconditionally).
 void validate(const spec::Config& c);
 
-// Opens /proc/thread-self/<name> for writing, refusing anything that is not procfs reached
-// without crossing a mount (a bind mount over the attr file, a fake /proc).
-UniqueFd open_proc_attr(const std::string& name);
-
-// Labels the next execve: AppArmor "exec <profile>" or the SELinux exec context.
-void apply(const spec::Process& p);
+// The exec-time labels (AppArmor "exec <profile>", the SELinux exec context): each attr file
+// opened now, written by the exec stub so that the label applies to the program's execve.
+std::vector<std::pair<UniqueFd, std::string>> exec_labels(const spec::Process& p);
 
 }  // namespace husk::lsm

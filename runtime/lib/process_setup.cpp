@@ -10,21 +10,18 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <climits>
 #include <map>
 
 #include "error.hpp"
 #include "fs.hpp"
+#include "lsm.hpp"
 #include "passwd.hpp"
 #include "process_util.hpp"
 #include "scheduling.hpp"
 #include "security.hpp"
 
 namespace husk::process {
-
-void set_oom_score_adj(const spec::Process& p) {
-    if (!p.oom_score_adj) return;
-    fs::write_file("/proc/self/oom_score_adj", std::to_string(*p.oom_score_adj), O_WRONLY);
-}
 
 void set_rlimits(const spec::Process& p) {
     static const std::map<std::string, int> kinds = {
@@ -57,6 +54,14 @@ void switch_user(const spec::Process& p) {
 
 void enter_cwd(const spec::Process& p) {
     if (::chdir(p.cwd.c_str()) != 0) throw_errno("process.cwd: chdir " + p.cwd);
+    // A cwd through an fd still open here (/proc/self/fd/N: a cgroup directory of husk's, a
+    // directory its caller passed) can be a directory of the host, from which ".." climbs out
+    // (CVE-2024-21626). The kernel names such a cwd "(unreachable)...".
+    char buf[PATH_MAX];
+    long n = ::syscall(SYS_getcwd, buf, sizeof buf);
+    if (n < 0 && errno != ENOENT) throw_errno("process.cwd: getcwd after chdir " + p.cwd);
+    if (n <= 0 || buf[0] != '/')
+        throw Error("process.cwd: " + p.cwd + " is outside the container's root filesystem");
 }
 
 static std::string passwd_home(uid_t uid) {
@@ -73,15 +78,36 @@ std::vector<std::string> environment(const spec::Process& p, const std::vector<s
     return env;
 }
 
+std::string exec_error_text(int err) {
+    std::string text = std::strerror(err);
+    for (char& ch : text)
+        if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+    return text;
+}
+
+[[noreturn]] static void throw_exec_error(const std::string& what, int err) {
+    throw Error(what + ": " + exec_error_text(err));
+}
+
+// The messages are in runc's words, which docker and podman match to choose the exit status of
+// a command that cannot run: "executable file not found" and "no such file or directory" give
+// 127, "permission denied" 126 (anything else 125 or 255).
 std::string find_executable(const std::string& name, const std::vector<std::string>& env) {
+    const std::string field = "process.args[0]: exec: \"" + name + "\"";
+    if (name.find('/') != std::string::npos) {
+        struct stat st;
+        if (::stat(name.c_str(), &st) != 0) throw_exec_error(field + ": stat " + name, errno);
+        // execve refuses anything but a regular file with EACCES, as access() does a file
+        // without an execute bit.
+        if (S_ISDIR(st.st_mode)) throw_exec_error(field + ": is a directory", EACCES);
+        if (!S_ISREG(st.st_mode)) throw_exec_error(field + ": not a regular file", EACCES);
+        if (::access(name.c_str(), X_OK) != 0) throw_exec_error(field, errno);
+        return name;
+    }
     auto runnable = [](const std::string& path) {
         struct stat st;
         return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
     };
-    if (name.find('/') != std::string::npos) {
-        if (!runnable(name)) throw Error("process.args[0]: " + name + ": no such executable in the container");
-        return name;
-    }
     std::string path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
     for (const auto& e : env)
         if (e.rfind("PATH=", 0) == 0) path = e.substr(5);
@@ -94,7 +120,7 @@ std::string find_executable(const std::string& name, const std::vector<std::stri
         if (runnable(cand)) return cand;
         pos = end + 1;
     }
-    throw Error("process.args[0]: executable \"" + name + "\" not found in $PATH in the container");
+    throw Error(field + ": executable file not found in $PATH");
 }
 
 void set_no_new_privs(const spec::Process& p) {
@@ -119,19 +145,15 @@ void close_fds_on_exec(int preserve_fds) {
     for (int fd : fds) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
 }
 
-void exec(const std::string& path, const spec::Process& p, const std::vector<std::string>& env) {
-    auto argv = proc::cstrings(p.args);
-    auto envp = proc::cstrings(env);
-    proc::reset_signals();
-    ::execve(path.c_str(), argv.data(), envp.data());
-    throw_errno("exec " + path);
-}
-
 void launch(const spec::Process& p, const Launch& l) {
     set_rlimits(p);
     // Before the user switch: these may need privileges, and before seccomp so that a
     // profile need not allow them.
     security::apply_process_settings(p);
+    exec_stub::Handoff handoff;
+    handoff.writes = lsm::exec_labels(p);
+    if (l.close_at_exec >= 0) handoff.close_at_exec.push_back(l.close_at_exec);
+    handoff.report_fd = l.report_fd;
     if (l.linux) scheduling::apply(*l.linux);
     scheduling::set_final_affinity(p, l.exec);
     const spec::Seccomp* seccomp = l.linux && l.linux->seccomp ? &*l.linux->seccomp : nullptr;
@@ -142,14 +164,20 @@ void launch(const spec::Process& p, const Launch& l) {
     };
     hand_over(security::load_seccomp_before_user_switch(p, seccomp));
     switch_user(p);
+    // Before the chdir: an fd of husk's or of its caller is no way out (see enter_cwd).
+    close_fds_on_exec(l.preserve_fds);
     enter_cwd(p);
     auto env = environment(p, l.extra_env);
     std::string path = find_executable(p.args.at(0), env);
     set_no_new_privs(p);
     hand_over(security::load_seccomp_before_exec(p, seccomp));
     if (l.before_exec) l.before_exec();
-    close_fds_on_exec(l.preserve_fds);
-    exec(path, p, env);
+    proc::reset_signals();
+    int err = exec_stub::exec(*l.stub, path, p.args, env, handoff);
+    if (l.stub->via == exec_stub::Via::ProcFd)
+        throw_errno("exec " + path + " through /proc/self/fd (linux.seccomp does not plainly allow execveat, and "
+                    "the container needs /proc for the other way)", err);
+    throw_exec_error("process.args[0]: exec: \"" + path + "\"", err);
 }
 
 }  // namespace husk::process

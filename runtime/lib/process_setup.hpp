@@ -8,22 +8,25 @@
 #include <vector>
 
 #include "config.hpp"
+#include "exec_stub.hpp"
 #include "unique_fd.hpp"
 
 namespace husk::process {
 
-void set_oom_score_adj(const spec::Process& p);
 void set_rlimits(const spec::Process& p);
 // setgroups/setresgid/setresuid with capabilities kept as configured.
 void switch_user(const spec::Process& p);
+// chdir, refusing a directory outside the root (reached through an open fd).
 void enter_cwd(const spec::Process& p);
 // process.env plus HOME when the config lacks it, plus `extra`.
 std::vector<std::string> environment(const spec::Process& p, const std::vector<std::string>& extra);
 std::string find_executable(const std::string& name, const std::vector<std::string>& env);
+// errno's text in lower case, as Go spells it: docker and podman match these words
+// case-sensitively to choose a failed command's exit status (127 or 126).
+std::string exec_error_text(int err);
 void set_no_new_privs(const spec::Process& p);
 // Marks every fd from 3 + preserve_fds close-on-exec.
 void close_fds_on_exec(int preserve_fds);
-[[noreturn]] void exec(const std::string& path, const spec::Process& p, const std::vector<std::string>& env);
 
 struct Launch {
     std::vector<std::string> extra_env;
@@ -36,11 +39,19 @@ struct Launch {
     // Takes the SCMP_ACT_NOTIFY listener fd to the runtime parent, which passes it to
     // linux.seccomp.listenerPath; without it a profile with NOTIFY rules is an error.
     std::function<void(UniqueFd)> seccomp_notify;
+    // The program is exec'd through this stub (made before anything loads seccomp).
+    const exec_stub::Stub* stub = nullptr;
+    // Closed when the program itself execs (init: exec.fifo's read end, for `start`).
+    int close_at_exec = -1;
+    // Where the stub reports a failed execve of the program ("X<errno>"), if anyone listens.
+    int report_fd = -1;
 };
 
 // The shared tail of init and exec, in order: rlimits, scheduler/ioprio/LSM label, personality
-// and memory policy, CPU affinity, seccomp (without no_new_privs), user and capabilities, cwd,
-// environment, executable lookup, no_new_privs, seccomp (with it), before_exec, fd cleanup, exec.
+// and memory policy, CPU affinity, seccomp (without no_new_privs), user and capabilities, fds
+// close-on-exec, cwd,
+// environment, executable lookup, no_new_privs, seccomp (with it), before_exec, fd cleanup, and
+// the exec through the stub, which writes the exec-time LSM labels and execs the program.
 [[noreturn]] void launch(const spec::Process& p, const Launch& l);
 
 }  // namespace husk::process

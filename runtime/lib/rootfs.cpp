@@ -14,12 +14,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <string_view>
 
 #include "error.hpp"
 #include "fs.hpp"
 #include "mount_options.hpp"
 #include "namespaces.hpp"
 #include "process_util.hpp"
+#include "procfs.hpp"
 
 namespace husk::rootfs {
 namespace {
@@ -87,12 +89,14 @@ bool is_dir(const std::string& path) {
     return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-// runc's rule against procfs write redirection: only a few /proc files may be mounted over.
-void check_proc_destination(const spec::Mount& m, const std::string& dest) {
+// Against procfs write redirection: only a procfs goes at /proc (a new one, or a bind of one:
+// checked on the mount itself, see require_procfs_mount), and over /proc/* only the few files
+// runc allows (lxcfs-style tools).
+void check_proc_destination(const spec::Mount& m, bool bind, const std::string& dest) {
     if (dest != "/proc" && dest.rfind("/proc/", 0) != 0) return;
     if (dest == "/proc") {
-        if (m.type != "proc" && m.type != "bind" && m.options.empty())
-            throw Error("mount " + dest + ": only a proc filesystem may be mounted at /proc");
+        if (!bind && m.type != "proc")
+            throw Error("mount " + dest + ": only a proc filesystem may be mounted at /proc, not \"" + m.type + "\"");
         return;
     }
     static const char* allowed[] = {"/proc/cpuinfo", "/proc/diskstats", "/proc/meminfo", "/proc/stat",
@@ -150,6 +154,17 @@ void mount_cgroup(int rootfd, const std::string& dest, const mounts::Options& o,
     if (o.readonly) set_attrs(tfd.get(), MOUNT_ATTR_RDONLY, 0, false, dest);
 }
 
+UniqueFd open_null_device() {
+    UniqueFd fd(::open("/dev/null", O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd) throw_errno("linux.maskedPaths: open /dev/null");
+    struct stat st;
+    if (::fstat(fd.get(), &st) != 0) throw_errno("linux.maskedPaths: stat /dev/null");
+    if (!S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3))
+        throw Error("linux.maskedPaths: /dev/null in the container is not the null device (a symlink or another "
+                    "file): refusing to mount it over masked paths");
+    return fd;
+}
+
 bool wants_idmap(const spec::Mount& m, const mounts::Options& o) {
     return o.idmap || o.ridmap || !m.uid_mappings.empty() || !m.gid_mappings.empty();
 }
@@ -190,11 +205,18 @@ UniqueFd make_userns(const std::vector<spec::IdMapping>& uids, const std::vector
     return ns;
 }
 
+void require_procfs_mount(int mfd, const std::string& dest) {
+    if (dest != "/proc") return;
+    struct statfs sfs;
+    if (::fstatfs(mfd, &sfs) != 0) throw_errno("mount " + dest);
+    if (sfs.f_type != PROC_SUPER_MAGIC) throw Error("mount " + dest + ": a bind at /proc must be of a proc filesystem");
+}
+
 void do_mount(int rootfd, size_t index, const spec::Mount& m, const Setup& s) {
     std::string dest = fs::clean("/" + m.destination);
-    check_proc_destination(m, dest);
     mounts::Options o = mounts::parse(m.options);
     bool bind = o.bind || m.type == "bind";
+    check_proc_destination(m, bind, dest);
     if (m.type == "cgroup" && !bind) {
         mount_cgroup(rootfd, dest, o, s.cgroup);
         return;
@@ -208,12 +230,14 @@ void do_mount(int rootfd, size_t index, const spec::Mount& m, const Setup& s) {
     if (bind && !is_dir(source)) kind = fs::Kind::File;
     UniqueFd target = fs::mkdir_all_in_root(rootfd, dest, kind);
     if (s.idmapped && s.idmapped->count(index)) {
+        require_procfs_mount(s.idmapped->at(index).get(), dest);
         attach(s.idmapped->at(index).get(), target.get(), dest);
         return;
     }
     UniqueFd mfd;
     if (bind) {
         mfd = make_bind(source, o.recursive, dest);
+        require_procfs_mount(mfd.get(), dest);
         uint64_t set = o.attr_set | (o.readonly ? MOUNT_ATTR_RDONLY : 0);
         uint64_t clr = o.attr_clr;
         set_attrs(mfd.get(), set, clr, false, dest);
@@ -315,6 +339,42 @@ unsigned long propagation_flag(const std::string& p) {
     return 0;
 }
 
+// Whether the mount with this id (statx's stx_mnt_id) is shared, from /proc/self/mountinfo:
+// the optional fields between the mount options and " - " hold "shared:N" for one.
+bool mount_is_shared(uint64_t mnt_id) {
+    UniqueFd proc = procfs::root();
+    std::string info = procfs::read(proc.get(), "thread-self/mountinfo");
+    std::string id = std::to_string(mnt_id) + " ";
+    for (size_t pos = 0; pos < info.size();) {
+        size_t end = std::min(info.find('\n', pos), info.size());
+        std::string_view line(info.data() + pos, end - pos);
+        pos = end + 1;
+        if (line.substr(0, id.size()) != id) continue;
+        std::string_view head = line.substr(0, line.find(" - "));
+        return head.find(" shared:") != std::string_view::npos;
+    }
+    return false;
+}
+
+// Makes the mount that `path` lies on private, if it is shared (as runc does for the rootfs's
+// parent): a mount made on a shared mount is copied to its peers, the host's among them.
+void make_private_if_shared(const std::string& path) {
+    UniqueFd fd(::open(path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!fd) throw_errno("open rootfs " + path);
+    struct statx stx;
+    if (::statx(fd.get(), "", AT_EMPTY_PATH, STATX_MNT_ID, &stx) != 0) throw_errno("statx " + path);
+    uint64_t mnt_id = stx.stx_mnt_id;
+    if (!mount_is_shared(mnt_id)) return;
+    // A mount's propagation is set through its root: walk up to it, within the same mount.
+    while (!(stx.stx_attributes & STATX_ATTR_MOUNT_ROOT)) {
+        fd.reset(::openat(fd.get(), "..", O_PATH | O_DIRECTORY | O_CLOEXEC));
+        if (!fd) throw_errno("open a parent of " + path);
+        if (::statx(fd.get(), "", AT_EMPTY_PATH, STATX_MNT_ID, &stx) != 0) throw_errno("statx a parent of " + path);
+        if (stx.stx_mnt_id != mnt_id) throw Error("find the mount holding " + path + ": left it walking up");
+    }
+    set_propagation(fd.get(), MS_PRIVATE, "the mount holding " + path);
+}
+
 }  // namespace
 
 std::map<size_t, UniqueFd> make_idmapped_mounts(const spec::Config& c, const std::string& rootfs) {
@@ -351,11 +411,18 @@ std::map<size_t, UniqueFd> make_idmapped_mounts(const spec::Config& c, const std
 
 UniqueFd prepare(const Setup& s) {
     const spec::Config& c = s.config;
-    std::string prop = c.linux ? c.linux->rootfs_propagation : "";
-    unsigned long root_prop = prop.empty() ? (MS_SLAVE | MS_REC) : propagation_flag(prop);
-    // Keep our mounts from reaching the host; shared propagation is re-applied after pivot.
-    if (root_prop & MS_SHARED) root_prop = MS_SLAVE | MS_REC;
-    if (s.own_mount_ns && ::mount(nullptr, "/", nullptr, root_prop, nullptr) != 0) throw_errno("set propagation of /");
+    if (s.own_mount_ns) {
+        // `/` takes the configured propagation (rslave by default) before any mount, as with
+        // runc: under rshared, a bind of a shared host mount joins that mount's peer group, so
+        // that what the container mounts below it reaches the host (Kubernetes' Bidirectional).
+        std::string prop = c.linux ? c.linux->rootfs_propagation : "";
+        unsigned long root_prop = prop.empty() ? (MS_SLAVE | MS_REC) : propagation_flag(prop);
+        if (::mount(nullptr, "/", nullptr, root_prop, nullptr) != 0) throw_errno("set propagation of /");
+        // The container's own mounts must not reach it: the rootfs bind, which all of them
+        // sit under, lands on the mount that holds the rootfs, so that one is kept to itself.
+        // After a recursive slave or private `/` (the default) no mount is shared any more.
+        if ((root_prop & MS_SHARED) || !(root_prop & MS_REC)) make_private_if_shared(s.rootfs);
+    }
     // pivot_root needs the rootfs to be a mount point, and so does a read-only root.
     if ((s.own_mount_ns || c.root.readonly) &&
         ::mount(s.rootfs.c_str(), s.rootfs.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
@@ -372,11 +439,19 @@ void enter(int rootfd, Entry how) {
     if (how == Entry::Chroot) {
         if (::chroot(".") != 0) throw_errno("chroot");
     } else if (how == Entry::MoveRoot) {
+        // A mount moved onto a shared `/` (rootfsPropagation shared) would be copied onto its
+        // peers, the host's `/` among them; `/` is covered by the rootfs from here on anyway.
+        if (::mount(nullptr, "/", nullptr, MS_PRIVATE, nullptr) != 0) throw_errno("make / private");
         if (::mount(".", "/", nullptr, MS_MOVE, nullptr) != 0) throw_errno("move rootfs to /");
         if (::chroot(".") != 0) throw_errno("chroot");
     } else {
+        UniqueFd old_root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+        if (!old_root) throw_errno("open /");
         if (::syscall(SYS_pivot_root, ".", ".") != 0) throw_errno("pivot_root");
-        // The old root is stacked under the new one: detach it without touching the host.
+        // The old root is now stacked on the new one. It is made a slave so that detaching it
+        // does not unmount anything on the host, and reached through its own fd: "." is the
+        // new root, whose mounts keep the propagation they were given.
+        if (::fchdir(old_root.get()) != 0) throw_errno("chdir to the old root");
         if (::mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) != 0) throw_errno("make old root slave");
         if (::umount2(".", MNT_DETACH) != 0) throw_errno("unmount old root");
     }
@@ -396,6 +471,10 @@ void finish(const spec::Config& c) {
             if (!target) throw_errno("linux.readonlyPaths: " + p);
             attach(mfd.get(), target.get(), p);
         }
+        // Masked files get the container's /dev/null, opened once and checked to be the null
+        // device: by path, a /dev/null swapped for a symlink (a /dev from the rootfs is the
+        // host's to change during create) would bind its target instead (CVE-2025-31133).
+        UniqueFd null_dev;
         for (const auto& p : c.linux->masked_paths) {
             UniqueFd target(::open(p.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
             if (!target) {
@@ -410,7 +489,9 @@ void finish(const spec::Config& c) {
                 o.readonly = true;
                 mfd = make_fs("tmpfs", "tmpfs", o, p);
             } else {
-                mfd = make_bind("/dev/null", false, p);
+                if (!null_dev) null_dev = open_null_device();
+                mfd.reset(::open_tree(null_dev.get(), "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH));
+                if (!mfd) throw_errno("linux.maskedPaths: bind /dev/null over " + p);
             }
             attach(mfd.get(), target.get(), p);
         }
@@ -453,6 +534,12 @@ void bind_console(int slave_fd) {
     if (f >= 0) ::close(f);
     UniqueFd target(::open("/dev/console", O_PATH | O_NOFOLLOW | O_CLOEXEC));
     if (!target) throw_errno("open /dev/console");
+    // The pty goes over this very inode, which must be a plain file or a device node: never a
+    // symlink's target, nor a directory standing in for it (CVE-2025-52565).
+    struct stat st;
+    if (::fstat(target.get(), &st) != 0) throw_errno("stat /dev/console");
+    if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode))
+        throw Error("/dev/console in the container is not a file or a device: refusing to bind the console over it");
     UniqueFd mfd(::open_tree(slave_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH));
     if (!mfd) throw_errno("bind console");
     attach(mfd.get(), target.get(), "/dev/console");

@@ -139,7 +139,6 @@ void validate(const spec::Config& c) {
 
 void apply_process_settings(const spec::Process& p) {
     scheduling::apply(p);
-    lsm::apply(p);
 }
 
 // Seccomp wants to go in as close to execve as possible, so that profiles need not allow

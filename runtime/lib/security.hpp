@@ -15,7 +15,7 @@ void validate(const spec::Process& process);
 // The process plus linux.seccomp, netDevices, memoryPolicy, intelRdt and LSM settings.
 void validate(const spec::Config& config);
 
-// Settings that need privileges, before the user switch: scheduler, I/O priority, LSM label.
+// Settings that need privileges, before the user switch: scheduler and I/O priority.
 void apply_process_settings(const spec::Process& process);
 
 // linux.seccomp goes in at one of two points, decided by process.noNewPrivileges; call both at

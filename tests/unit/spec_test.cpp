@@ -113,3 +113,19 @@ TEST_CASE("hostname needs a uts namespace") {
     CHECK(error_of(R"({"ociVersion":"1","root":{"path":"r"},"hostname":"h","linux":{}})") ==
           "hostname: setting the hostname needs a new uts namespace");
 }
+
+TEST_CASE("numbers JSON cannot hold, device numbers the kernel cannot hold, names with NUL") {
+    CHECK(error_of(R"({"ociVersion":"1.0.2","root":{"path":"r"},"process":{"args":["sh"],"cwd":"/",
+        "rlimits":[{"type":"RLIMIT_NOFILE","soft":1e400,"hard":1}]}})") ==
+          "process.rlimits[0].soft: number overflow parsing '1e400'");
+    CHECK(error_of(with_linux(R"({"devices":[{"type":"c","path":"/dev/x","major":-1,"minor":0}]})")) ==
+          "linux.devices[0].major: -1 is out of range (0 to 4095)");
+    CHECK(error_of(with_linux(R"({"devices":[{"type":"c","path":"/dev/x","major":1,"minor":4294967296}]})")) ==
+          "linux.devices[0].minor: 4294967296 is out of range (0 to 1048575)");
+    std::string nul = R"({"ociVersion":"1.0.2","root":{"path":"r"},"hostname":"a\u0000b","process":{"args":["sh"],"cwd":"/"}})";
+    CHECK(error_of(nul) == "hostname: must not contain a NUL character");
+    std::string lng = R"({"ociVersion":"1.0.2","root":{"path":"r"},"domainname":")" + std::string(65, 'd') +
+                      R"(","process":{"args":["sh"],"cwd":"/"}})";
+    CHECK(error_of(lng) == "domainname: is longer than 64 bytes");
+    CHECK(error_of("{\"ociVersion\": ") .rfind("config.json is not valid JSON", 0) == 0);
+}

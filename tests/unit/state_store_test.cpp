@@ -24,7 +24,7 @@ struct TempDir {
 TEST_CASE("a record survives save and load") {
     TempDir t;
     auto dir = husk::ContainerDir::create(t.path, "c1");
-    husk::Record r;
+    husk::Record r{};
     r.id = "c1";
     r.pid = 1234;
     r.pid_start = 987654321;
@@ -70,4 +70,48 @@ TEST_CASE("an open container is locked against other commands") {
     int fd = ::open((t.path + "/a").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     CHECK(::flock(fd, LOCK_EX | LOCK_NB) != 0);
     ::close(fd);
+}
+
+TEST_CASE("a create that died leaves a stopped, incomplete container with what it recorded") {
+    TempDir t;
+    {
+        auto d = husk::ContainerDir::create(t.path, "half");
+        husk::Record r;
+        r.id = "half";
+        r.rootfs = "/b/rootfs";
+        r.cgroup = {{"path", "/half"}};
+        d.save_intent(r);
+        // Killed here: the lock goes with the process (here: the object).
+    }
+    CHECK(husk::ContainerDir::list(t.path) == std::vector<std::string>{"half"});
+    auto d = husk::ContainerDir::open(t.path, "half");
+    CHECK_FALSE(d.complete());
+    husk::Record l = d.load();
+    CHECK_FALSE(l.complete);
+    CHECK(l.pid == 0);
+    CHECK(l.rootfs == "/b/rootfs");
+    CHECK(l.cgroup["path"] == "/half");
+    CHECK_FALSE(l.poststop_hooks);
+    CHECK_THROWS_AS(husk::ContainerDir::create(t.path, "half"), husk::AlreadyExists);
+}
+
+TEST_CASE("state.json replaces creating.json; a held container is not waited for by try_open") {
+    TempDir t;
+    auto d = husk::ContainerDir::create(t.path, "c");
+    d.save_intent({});
+    CHECK(std::filesystem::exists(t.path + "/c/creating.json"));
+    CHECK_FALSE(husk::ContainerDir::try_open(t.path, "c").has_value());
+    d.save({});
+    CHECK_FALSE(std::filesystem::exists(t.path + "/c/creating.json"));
+    CHECK(std::filesystem::exists(t.path + "/c/state.json"));
+}
+
+TEST_CASE("a directory left between mkdir and rename is no container and is cleared") {
+    TempDir t;
+    std::filesystem::create_directory(t.path + "/x~12345");
+    std::filesystem::create_directory(t.path + "/xy~1");
+    CHECK(husk::ContainerDir::list(t.path).empty());
+    husk::ContainerDir::remove_stale_temporaries(t.path, "x");
+    CHECK_FALSE(std::filesystem::exists(t.path + "/x~12345"));
+    CHECK(std::filesystem::exists(t.path + "/xy~1"));
 }

@@ -41,7 +41,7 @@ systemd::Client& Manager::client() {
 }
 
 void Manager::start_unit(pid_t pid, const spec::Resources* r, const std::map<std::string, std::string>& annotations,
-                         const std::string& description) {
+                         const std::string& description, const std::function<void(const nlohmann::json&)>& record) {
     using dbus::Value;
     if (r) validate(*r);  // before systemd is asked anything
     systemd::Host host;
@@ -81,6 +81,16 @@ void Manager::start_unit(pid_t pid, const spec::Resources* r, const std::map<std
     client().start_transient(unit_, p);
     unit_started_ = true;
     try {
+        if (record) {
+            // The unit is ours; so are the directories missing now, once they exist. (Should
+            // husk die before this, init dies too, and systemd removes the empty scope.)
+            nlohmann::json intent = save();
+            for (size_t i = 0; i < hierarchies_.size(); ++i) {
+                struct stat st;
+                intent["hierarchies"][i]["created"] = ::stat(hierarchies_[i].dir.c_str(), &st) != 0;
+            }
+            record(intent);
+        }
         // The hierarchies systemd does not manage (freezer, cpuset, net_cls ... on v1): ours.
         make_missing_dirs();
         add(pid);
