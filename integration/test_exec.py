@@ -2,6 +2,8 @@
 import json
 import os
 import subprocess
+import tempfile
+import time
 
 from conftest import HUSK, proc_status, wait_for
 from test_hooks_console_errors import ConsoleSocket
@@ -109,6 +111,29 @@ def test_exec_tty_through_console_socket(husk, tmp_path):
         assert b"/dev/pts/" in cs.read_until(b"done")
     finally:
         cs.close()
+
+
+def test_exec_ignore_paused_runs_once_the_container_is_resumed(husk):
+    """As runc's cgroups.bats: the exec waits in the frozen cgroup, and `resume` (which it must
+    not lock out) lets it run."""
+    cid, _ = running(husk)
+    husk.cmd("pause", cid, check=True)
+    argv = [HUSK, "--root", husk.root, "exec", "--ignore-paused", cid, "echo", "ok"]
+    with tempfile.TemporaryFile("w+") as out:
+        p = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, text=True)
+        try:
+            time.sleep(0.5)
+            assert p.poll() is None, "the exec finished in a frozen container"
+            r = husk.cmd("resume", cid, timeout=10)
+            assert r.returncode == 0, r.stderr
+            assert p.wait(timeout=10) == 0
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        out.seek(0)
+        assert out.read() == "ok\n"
+    assert husk.status(cid) == "running"
 
 
 def test_exec_refused_in_paused_and_stopped_containers(husk):

@@ -164,6 +164,9 @@ Started start(const Options& opt) {
     }
     child_sock.reset();
     console_sock.reset();
+    // In a frozen cgroup the helper stops until `resume`, which needs the lock (runc's
+    // --ignore-paused exec waits for it). What we read under the lock is read by now.
+    if (status == "paused") dir.unlock();
     ::waitpid(helper, nullptr, 0);
 
     Started out;
