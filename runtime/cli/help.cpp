@@ -72,7 +72,7 @@ std::string version_text() {
            spec::kSpecVersion + "\nlibseccomp: " + lib + "\nlibcap-ng: " + HUSK_LIBCAPNG_VERSION +
            "\ncompiler: " + HUSK_COMPILER +
            "\nfeatures: +SECCOMP +SECCOMP-NOTIFY +CAP +APPARMOR +SELINUX +CGROUPV1 +CGROUPV2 +EBPF-DEVICES"
-           " +IDMAPPED-MOUNTS +ROOTLESS +USERNS -SYSTEMD -CRIU -INTEL-RDT\n";
+           " +IDMAPPED-MOUNTS +ROOTLESS +USERNS +SYSTEMD -CRIU -INTEL-RDT\n";
 }
 
 int print_usage(const Args& a, const char* usage, const char* summary) {

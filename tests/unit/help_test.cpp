@@ -211,4 +211,5 @@ TEST_CASE("husk --version") {
     CHECK(v.rfind("husk version ", 0) == 0);
     for (const char* line : {"\ncommit: ", "\nspec: 1.", "\nlibseccomp: 2.", "\nlibcap-ng: ", "\nfeatures: +SECCOMP"})
         CHECK(v.find(line) != std::string::npos);
+    CHECK(v.find(" +SYSTEMD ") != std::string::npos);  // the systemd cgroup driver is built in
 }
