@@ -7,6 +7,7 @@ import copy
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -18,9 +19,18 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HUSK = os.environ.get("HUSK", os.path.join(REPO, "build", "runtime", "husk"))
 
 
+def _terminated(signum, frame):
+    # Once: a second SIGTERM must not cut the teardown short.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise KeyboardInterrupt("SIGTERM")
+
+
 def pytest_configure(config):
     if os.geteuid() != 0:
         raise pytest.UsageError("integration tests run real containers: run them as root")
+    # A CI time limit ends the run with SIGTERM: taken as an interrupt, so that the fixtures
+    # still remove what they made (containers, the systemd container, its cgroups and mounts).
+    signal.signal(signal.SIGTERM, _terminated)
 
 
 @pytest.fixture(scope="session")

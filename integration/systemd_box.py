@@ -29,6 +29,8 @@ MASKED = ["podman.service", "podman.socket", "podman-restart.service", "podman-a
           "systemd-timesyncd.service", "apt-daily.timer", "apt-daily-upgrade.timer", "e2scrub_all.timer",
           "fstrim.timer", "dpkg-db-backup.timer", "man-db.timer"]
 STAMP_TEXT = "bookworm minbase " + ",".join(PACKAGES) + " masked " + ",".join(MASKED) + "\n"
+# A bound on the one slow step (about 75 s with a reachable mirror; the tree is cached after).
+DEBOOTSTRAP_SECONDS = int(os.environ.get("HUSK_DEBOOTSTRAP_SECONDS", "600"))
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
@@ -42,6 +44,29 @@ def _mirror_error():
         return None
     except Exception as e:  # noqa: BLE001 - any failure to reach it is the reason to report
         return f"{type(e).__name__}: {e}"
+
+
+def _mounts_below(path):
+    """Mount points at or below `path`, deepest first."""
+    path = os.path.realpath(path)
+    out = []
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            mnt = line.split()[4].replace("\\040", " ")
+            if mnt == path or mnt.startswith(path + "/"):
+                out.append(mnt)
+    return sorted(out, key=lambda m: -m.count("/"))
+
+
+def _remove_tree(path):
+    """rm -rf of a tree that an earlier, interrupted build may have left mounts in (its /proc,
+    /sys): those are unmounted first, never removed through."""
+    for mnt in _mounts_below(path):
+        subprocess.run(["umount", "--lazy", mnt], capture_output=True)
+    left = _mounts_below(path)
+    if left:
+        raise RuntimeError(f"cannot remove {path}: still mounted: {left}")
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def ensure_tree():
@@ -60,14 +85,26 @@ def ensure_tree():
         if err:
             raise Unavailable(f"debootstrap cannot reach the package mirror {MIRROR}: {err}")
         new = TREE + ".new"
-        shutil.rmtree(new, ignore_errors=True)
+        _remove_tree(new)
         debs = os.path.join(CACHE, "debs")
         os.makedirs(debs, exist_ok=True)
-        r = subprocess.run(["debootstrap", "--variant=minbase", f"--cache-dir={debs}", "--include=" + ",".join(PACKAGES),
-                            "bookworm", new, MIRROR], capture_output=True, text=True, timeout=1800)
+        # In a mount namespace of its own: the /proc and /sys it mounts in the tree go with it,
+        # even when it is killed half way (the time limit, or the test run interrupted).
+        p = subprocess.Popen(["unshare", "--mount", "--propagation", "private", "debootstrap", "--variant=minbase",
+                              f"--cache-dir={debs}", "--include=" + ",".join(PACKAGES), "bookworm", new, MIRROR],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        try:
+            out, _ = p.communicate(timeout=DEBOOTSTRAP_SECONDS)
+        except BaseException:
+            # Its whole process group (dpkg, chroot, wget ...): they keep the namespace alive.
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+            _remove_tree(new)
+            raise
+        r = subprocess.CompletedProcess(p.args, p.returncode, out, "")
         if r.returncode != 0:
             err = _mirror_error()
-            shutil.rmtree(new, ignore_errors=True)
+            _remove_tree(new)
             if err:
                 raise Unavailable(f"debootstrap cannot reach the package mirror {MIRROR}: {err}")
             raise RuntimeError("debootstrap failed:\n" + (r.stdout + r.stderr)[-3000:])
@@ -78,7 +115,7 @@ def ensure_tree():
                 os.unlink(os.path.join(new, "var/cache/apt/archives", deb))
         with open(os.path.join(new, ".husk-tree"), "w") as f:
             f.write(STAMP_TEXT)
-        shutil.rmtree(TREE, ignore_errors=True)
+        _remove_tree(TREE)
         os.rename(new, TREE)
         return TREE
 
