@@ -276,7 +276,8 @@ def test_a_unit_of_the_same_name_that_runs_is_refused(box, sd):
     r = sd.cmd("create", "-b", b, cid)
     assert r.returncode == 1
     # Refused before systemd is asked, as by the cgroupfs driver (and runc): its cgroup has processes.
-    assert "linux.cgroupsPath: cgroup " in r.stderr and f"/husk-{first}.scope is not empty" in r.stderr, r.stderr
+    assert "linux.cgroupsPath: container's cgroup is not empty: " in r.stderr, r.stderr
+    assert f"/husk-{first}.scope or a cgroup below it has processes" in r.stderr, r.stderr
     # The other container's unit is untouched, and nothing of this one is left.
     p = box.show(f"husk-{first}.scope", "ActiveState", "TasksCurrent")
     assert p == {"ActiveState": "active", "TasksCurrent": "1"}

@@ -272,8 +272,11 @@ std::vector<bool> Manager::refuse_busy() const {
         } else {
             busy = has_processes_below(h.dir);
         }
-        if (busy) throw Error("linux.cgroupsPath: cgroup " + h.dir + " is not empty: it or a cgroup below it has processes");
-        if (frozen_now(h)) throw Error("linux.cgroupsPath: cgroup " + h.dir + " is frozen");
+        // runc's words first (its tests and callers match them), then which cgroup.
+        if (busy)
+            throw Error("linux.cgroupsPath: container's cgroup is not empty: " + h.dir +
+                        " or a cgroup below it has processes");
+        if (frozen_now(h)) throw Error("linux.cgroupsPath: container's cgroup unexpectedly frozen: " + h.dir);
     }
     return existed;
 }
@@ -293,7 +296,7 @@ void Manager::create(const std::function<void(const nlohmann::json&)>& record) {
         // root cgroup cannot be frozen: nothing to read for the default /<id>.)
         for (auto& h : hierarchies_)
             if (h.created && h.dir.rfind('/') > h.mountpoint.size() && frozen_now(h))
-                throw Error("linux.cgroupsPath: cgroup " + h.dir + " is frozen (by a parent)");
+                throw Error("linux.cgroupsPath: container's cgroup unexpectedly frozen (by a parent): " + h.dir);
     } catch (...) {
         for (auto it = made.rbegin(); it != made.rend(); ++it) ::rmdir(it->c_str());
         for (auto& h : hierarchies_) h.created = false;

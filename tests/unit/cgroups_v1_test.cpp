@@ -154,7 +154,9 @@ TEST_CASE("create refuses a cgroup with processes and removes what it made when 
         {{{"controllers", "memory"}, {"mountpoint", fake.dir() + "/memory"}, {"dir", fake.dir() + "/memory/c"}},
          {{"controllers", "pids"}, {"mountpoint", fake.dir() + "/pids"}, {"dir", fake.dir() + "/pids/c"}}});
     Manager m = Manager::restore({{"layout", "v1"}, {"path", "/c"}, {"hierarchies", busy}});
-    CHECK_THROWS_WITH(m.create(), doctest::Contains("is not empty: it or a cgroup below it has processes"));
+    std::string busy_error =
+        "container's cgroup is not empty: " + fake.dir() + "/pids/c or a cgroup below it has processes";
+    CHECK_THROWS_WITH(m.create(), doctest::Contains(busy_error.c_str()));
     CHECK_FALSE(std::filesystem::exists(fake.dir() + "/memory/c"));  // checked before any mkdir
 
     // Processes only in a cgroup below (a systemd slice's are in its services' cgroups).
