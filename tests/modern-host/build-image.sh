@@ -33,8 +33,12 @@ if [ "${1:-}" = --kernel-hook ]; then
   pkg=$(chroot "$root" apt-cache depends linux-image-amd64 | sed -n 's/^ *Depends: \(linux-image-6\.1[^ ]*\)$/\1/p' | head -n 1)
   [ -n "$pkg" ] || die "no linux-image-6.1 package in the guest's apt lists"
   chroot "$root" sh -c "cd /var/tmp && apt-get download -q $pkg" >&2
-  dpkg-deb -x "$root"/var/tmp/"$pkg"_*.deb "$root"
-  rm -f "$root"/var/tmp/*.deb
+  # Unpacked aside and moved: extracting the package's ./lib over the root would replace the
+  # merged-/usr symlink /lib with a directory.
+  dpkg-deb -x "$root"/var/tmp/"$pkg"_*.deb "$root/var/tmp/kernel"
+  mv "$root"/var/tmp/kernel/lib/modules "$root/usr/lib/modules"
+  mv "$root"/var/tmp/kernel/boot/* "$root/boot/"
+  rm -rf "$root"/var/tmp/*.deb "$root/var/tmp/kernel"
   exit 0
 fi
 
@@ -50,7 +54,7 @@ flock 9
 if [ -f "$image/done" ]; then echo "$image"; exit 0; fi
 for old in "$cache"/*/; do [ "${old%/}" = "$image" ] || rm -rf "$old"; done
 work=$(mktemp -d "$cache/build.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+trap '[ -n "${HUSK_VM_KEEP_FAILED:-}" ] || rm -rf "$work"' EXIT
 root=$work/root
 
 echo "build-image: mmdebstrap bookworm into $root" >&2
@@ -61,7 +65,7 @@ mmdebstrap --variant=minbase --include="$(echo $packages | tr -d ' ')" \
 kver=$(ls "$root/lib/modules" | head -n 1)
 [ -n "$kver" ] && [ -f "$root/boot/vmlinuz-$kver" ] || die "kernel not unpacked into the root"
 for d in $pruned_modules; do rm -rf "$root/lib/modules/$kver/kernel/$d"; done
-chroot "$root" depmod "$kver"
+chroot "$root" /sbin/depmod "$kver"
 
 # The guest: no getty, no timers, the test unit started at boot and powering off when done.
 echo husk-modern-host > "$root/etc/hostname"
@@ -105,7 +109,7 @@ mkdir -p "$initrd/bin" "$initrd/dev" "$initrd/proc" "$initrd/sys" "$initrd/newro
 cp "$root/bin/busybox" "$initrd/bin/busybox"
 : > "$initrd/modules/order"
 for m in $initrd_modules; do
-  chroot "$root" modprobe -S "$kver" --show-depends "$m" | sed -n 's/^insmod \([^ ]*\).*/\1/p'
+  chroot "$root" /sbin/modprobe -S "$kver" --show-depends "$m" | sed -n 's/^insmod \([^ ]*\).*/\1/p'
 done | awk '!seen[$0]++' | while read -r ko; do
   cp "$root$ko" "$initrd/modules/"
   basename "$ko" >> "$initrd/modules/order"
