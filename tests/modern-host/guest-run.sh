@@ -28,7 +28,7 @@ precondition() {
 echo "== modern host: $(uname -r), $(nproc) cpus, $(awk '/MemTotal/ {print $2 / 1024 " MiB"}' /proc/meminfo)"
 precondition "systemd is PID 1" '[ "$(cat /proc/1/comm)" = systemd ]'
 precondition "/sys/fs/cgroup is cgroup2 alone" \
-  '[ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ] && ! grep -qw cgroup /proc/mounts'
+  '[ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ] && ! grep -q " cgroup " /proc/mounts'
 precondition "cgroup v2 has the cpu, memory, pids and io controllers" \
   '! for c in cpu memory pids io; do grep -qw $c /sys/fs/cgroup/cgroup.controllers || echo missing; done | grep -q missing'
 echo "this test's cgroup: $(cat /proc/self/cgroup); controllers: $(cat /sys/fs/cgroup/cgroup.controllers)"

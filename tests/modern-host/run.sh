@@ -79,5 +79,5 @@ if [ -z "$summary" ]; then
   echo "--- console (last 60 lines)"; tail -n 60 "$work/console.log"
   fail "the guest left no summary"
 fi
-echo "$summary"
+# The guest's log (printed above) ends with its summary line.
 [ "$(cat "$share/out/rc" 2>/dev/null)" = 0 ]
