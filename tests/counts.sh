@@ -3,10 +3,10 @@
 
 passed=${passed:-0} failed=${failed:-0} skipped=${skipped:-0}
 
-# Runs every doctest binary under DIR (one level of subfolders too) and adds its counts.
-count_unit_tests() {
+# unit BUILD_DIR: runs every doctest binary of that build and adds its counts.
+unit() {
   local t out line p f s
-  for t in "$1"/*-unit "$1"/*/*-unit; do
+  for t in "$1"/tests/unit/*-unit "$1"/tests/unit/*/*-unit; do
     [ -x "$t" ] || continue
     echo "== unit: $t"
     out=$("$t" 2>&1); echo "$out" | tail -n 4

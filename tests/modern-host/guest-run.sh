@@ -49,7 +49,7 @@ if [ -f "$share/bench-runs" ]; then
   finish
 fi
 
-count_unit_tests build/tests/unit
+unit build
 
 # The integration tests in the share's pytest-args (one argument a line), with every timeout the
 # tests take from conftest scaled for software emulation.
