@@ -91,7 +91,9 @@ def test_signal_spellings(husk):
 
     for spelling, number in (("SIGUSR1", 10), ("usr1", 10), ("12", 12), ("SIGRTMIN+1", 35)):
         cid = husk.new_id()
-        script = (f"trap 'echo {number} > /tmp/sig' {number}; touch /tmp/ready; "
+        # Written aside and renamed: on a slow host the reader could see the file still empty.
+        script = (f"trap 'echo {number} > /tmp/sig.new && mv /tmp/sig.new /tmp/sig' {number}; "
+                  "touch /tmp/ready; "
                   "while true; do sleep 0.05; done")
         b = husk.bundle(["sh", "-c", script], writable)
         husk.cmd("run", "-d", "-b", b, cid, check=True)

@@ -30,7 +30,8 @@ die() { echo "build-image: $*" >&2; exit 1; }
 # (its package lists are still there) and unpacks it into the root.
 if [ "${1:-}" = --kernel-hook ]; then
   root=$2
-  pkg=$(chroot "$root" apt-cache depends linux-image-amd64 | sed -n 's/^ *Depends: \(linux-image-6\.1[^ ]*\)$/\1/p' | head -n 1)
+  pkg=$(chroot "$root" apt-cache depends linux-image-amd64 |
+    sed -n 's/^ *Depends: \(linux-image-6\.1[^ ]*\)$/\1/p' | head -n 1)
   [ -n "$pkg" ] || die "no linux-image-6.1 package in the guest's apt lists"
   chroot "$root" sh -c "cd /var/tmp && apt-get download -q $pkg" >&2
   # Unpacked aside and moved: extracting the package's ./lib over the root would replace the

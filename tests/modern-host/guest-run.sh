@@ -30,7 +30,7 @@ precondition "systemd is PID 1" '[ "$(cat /proc/1/comm)" = systemd ]'
 precondition "/sys/fs/cgroup is cgroup2 alone" \
   '[ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ] && ! grep -q " cgroup " /proc/mounts'
 precondition "cgroup v2 has the cpu, memory, pids and io controllers" \
-  '! for c in cpu memory pids io; do grep -qw $c /sys/fs/cgroup/cgroup.controllers || echo missing; done | grep -q missing'
+  '[ -z "$(for c in cpu memory pids io; do grep -qw $c /sys/fs/cgroup/cgroup.controllers || echo $c; done)" ]'
 echo "this test's cgroup: $(cat /proc/self/cgroup); controllers: $(cat /sys/fs/cgroup/cgroup.controllers)"
 
 work=/root/husk

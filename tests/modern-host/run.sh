@@ -49,8 +49,9 @@ fi
 if [ $# -gt 0 ]; then printf '%s\n' "$@"; else echo "$default_tests"; fi > "$share/pytest-args"
 # The build's binaries and the tests, in the repository's layout (conftest finds husk and the
 # shim under build/); the guest copies them onto its own disk.
-tar -cf "$share/husk.tar" --exclude=__pycache__ build/runtime/husk $(ls build/shim/containerd-shim-husk-v2 2>/dev/null) \
-  $(find build/tests/unit -name '*-unit' -type f 2>/dev/null) integration tests/counts.sh $extra || fail "cannot pack the build"
+tar -cf "$share/husk.tar" --exclude=__pycache__ build/runtime/husk \
+  $(ls build/shim/containerd-shim-husk-v2 2>/dev/null) $(find build/tests/unit -name '*-unit' -type f) \
+  integration tests/counts.sh $extra || fail "cannot pack the build"
 
 timeout=${HUSK_VM_TIMEOUT:-1200}
 echo "modern-host: booting (qemu TCG, 2 cpus, 4 GiB; killed after $timeout s)"
