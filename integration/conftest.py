@@ -17,6 +17,13 @@ import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HUSK = os.environ.get("HUSK", os.path.join(REPO, "build", "runtime", "husk"))
+# Every timeout below stretches by this factor on a slow host (the modern-host VM runs under
+# software emulation, 10-20 times slower than here).
+TIMEOUT_SCALE = float(os.environ.get("HUSK_TEST_TIMEOUT_SCALE", "1"))
+
+
+def scaled(seconds):
+    return seconds * TIMEOUT_SCALE
 
 
 def _terminated(signum, frame):
@@ -54,7 +61,7 @@ class Husk:
         argv = [HUSK] + (["--root", self.root] if root else []) + [str(a) for a in args]
         # Files, not pipes: a detached container inherits husk's stdio and would hold a pipe open.
         with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-            p = subprocess.run(argv, input=input, stdout=out, stderr=err, text=True, timeout=timeout, **kw)
+            p = subprocess.run(argv, input=input, stdout=out, stderr=err, text=True, timeout=scaled(timeout), **kw)
             out.seek(0)
             err.seek(0)
             r = subprocess.CompletedProcess(argv, p.returncode, out.read(), err.read())
@@ -194,7 +201,7 @@ def processes_in_cgroup(name):
 
 
 def wait_for(pred, timeout=10, interval=0.02):
-    end = time.time() + timeout
+    end = time.time() + scaled(timeout)
     while time.time() < end:
         v = pred()
         if v:

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import HUSK, cgroup_dirs_named, wait_for
+from conftest import HUSK, cgroup_dirs_named, scaled, wait_for
 
 V2 = os.path.exists("/sys/fs/cgroup/cgroup.controllers")
 MB = 1024 * 1024
@@ -121,7 +121,7 @@ def test_events_reports_oom_and_counters_show_it(husk):
         with open(os.path.join(memdir, "memory.events" if V2 else "memory.oom_control")) as f:
             counts = dict(line.split() for line in f)
         assert int(counts["oom_kill"]) >= 1
-        out, err = ev.communicate(timeout=15)
+        out, err = ev.communicate(timeout=scaled(15))
     finally:
         if ev.poll() is None:
             ev.kill()

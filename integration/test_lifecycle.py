@@ -6,7 +6,7 @@ import signal
 import subprocess
 import time
 
-from conftest import HUSK, proc_status, read_config, wait_for, write_config, cgroup_dirs_named
+from conftest import HUSK, proc_status, read_config, scaled, wait_for, write_config, cgroup_dirs_named
 
 
 def cmdline(pid):
@@ -28,7 +28,7 @@ def test_run_killed_by_signal_exits_128_plus_n(husk):
     p = subprocess.Popen([HUSK, "--root", husk.root, "run", "-b", b, cid], stdout=subprocess.PIPE, text=True)
     assert p.stdout.readline() == "ready\n"
     husk.cmd("kill", cid, "KILL", check=True)
-    p.communicate(timeout=10)
+    p.communicate(timeout=scaled(10))
     assert p.returncode == 128 + 9
 
 
@@ -38,7 +38,7 @@ def test_run_forwards_signals(husk):
     p = subprocess.Popen([HUSK, "--root", husk.root, "run", "-b", b, cid], stdout=subprocess.PIPE, text=True)
     assert p.stdout.readline() == "ready\n"
     p.send_signal(signal.SIGTERM)
-    out, _ = p.communicate(timeout=10)
+    out, _ = p.communicate(timeout=scaled(10))
     assert p.returncode == 42
     assert "got-term" in out
     assert husk.state(cid) is None  # run removes the container when it exits
@@ -91,7 +91,9 @@ def test_signal_spellings(husk):
 
     for spelling, number in (("SIGUSR1", 10), ("usr1", 10), ("12", 12), ("SIGRTMIN+1", 35)):
         cid = husk.new_id()
-        script = (f"trap 'echo {number} > /tmp/sig' {number}; touch /tmp/ready; "
+        # Written aside and renamed: on a slow host the reader could see the file still empty.
+        script = (f"trap 'echo {number} > /tmp/sig.new && mv /tmp/sig.new /tmp/sig' {number}; "
+                  "touch /tmp/ready; "
                   "while true; do sleep 0.05; done")
         b = husk.bundle(["sh", "-c", script], writable)
         husk.cmd("run", "-d", "-b", b, cid, check=True)
@@ -312,7 +314,7 @@ def test_exec_fifo_is_the_owners_alone(husk):
         os.chmod(d, os.stat(d).st_mode | 0o111)
         d = os.path.dirname(d)
     r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                        "sh", "-c", f"echo go > {fifo}"], capture_output=True, text=True, timeout=10)
+                        "sh", "-c", f"echo go > {fifo}"], capture_output=True, text=True, timeout=scaled(10))
     assert r.returncode != 0 and "Permission denied" in r.stderr
     assert husk.status(cid) == "created"
     husk.cmd("delete", "-f", cid, check=True)
@@ -349,7 +351,7 @@ def test_state_answers_while_start_waits_for_execve(husk, tmp_path):
         assert wait_for(lambda: not os.path.exists(os.path.join(husk.root, cid, "exec.fifo")))
         assert husk.status(cid) == "running"
         assert start.poll() is None  # still waiting for the hook to end and init to exec
-        assert start.wait(timeout=10) == 0
+        assert start.wait(timeout=scaled(10)) == 0
     finally:
         if start.poll() is None:
             start.kill()

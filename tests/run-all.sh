@@ -3,7 +3,10 @@
 # integration tests (real containers, as root) and the packaging tests (man pages, completion,
 # meson install, the .deb build); then the hardening stages: the libFuzzer targets for a bounded
 # time (tests/fuzz/run.sh) and the unit and integration tests again against an ASan+UBSan build
-# (build-asan/). Ends with "N passed, M failed". HUSK_QUICK=1 skips the hardening stages.
+# (build-asan/); then the modern host: husk's unit tests and the cgroup v2 and systemd integration
+# tests inside a Debian 12 VM (tests/modern-host/). Ends with "N passed, M failed".
+# HUSK_QUICK=1 skips the hardening stages and the VM; HUSK_MODERN_HOST=0 skips the VM,
+# HUSK_MODERN_HOST=only runs the VM stage alone.
 set -u -o pipefail
 cd "$(dirname "$0")/.."
 tests/install-deps.sh || { echo "0 passed, 1 failed"; exit 1; }
@@ -16,38 +19,31 @@ fi
 ninja -C build || { echo "0 passed, 1 failed"; exit 1; }
 
 passed=0 failed=0 skipped=0
-
-# unit BUILD_DIR: every doctest binary of that build.
-unit() {
-  for t in "$1"/tests/unit/*-unit "$1"/tests/unit/*/*-unit; do
-    [ -x "$t" ] || continue
-    echo "== unit: $t"
-    out=$("$t" 2>&1); echo "$out" | tail -n 4
-    line=$(echo "$out" | grep 'test cases:' | tail -n 1)
-    p=$(echo "$line" | sed -n 's/.*| *\([0-9]*\) passed.*/\1/p')
-    f=$(echo "$line" | sed -n 's/.*| *\([0-9]*\) failed.*/\1/p')
-    s=$(echo "$line" | sed -n 's/.*| *\([0-9]*\) skipped.*/\1/p')
-    [ -n "$p" ] || { p=0; f=1; }
-    passed=$((passed + p)); failed=$((failed + ${f:-0})); skipped=$((skipped + ${s:-0}))
-  done
-}
+. tests/counts.sh
 
 # pytest ARGS...: adds pytest's counts.
 pytest() {
   log=$(mktemp)
   /usr/bin/python3 -m pytest -p no:cacheprovider -q -rs "$@" 2>&1 | tee "$log"
-  summary=$(grep -E '[0-9]+ (passed|failed|skipped|errors?|deselected).* in [0-9.]+s' "$log" | tail -n 1)
-  for kind in passed failed skipped error errors; do
-    n=$(echo "$summary" | grep -oE "[0-9]+ $kind" | grep -oE '^[0-9]+' || true)
-    case $kind in
-      passed) passed=$((passed + ${n:-0})) ;;
-      skipped) skipped=$((skipped + ${n:-0})) ;;
-      *) failed=$((failed + ${n:-0})) ;;
-    esac
-  done
-  [ -n "$summary" ] || failed=$((failed + 1))
+  count_pytest_log "$log"
   rm -f "$log"
 }
+
+# The modern host: a Debian 12 VM with systemd as PID 1 and pure cgroup v2 (tests/modern-host/).
+modern_host() {
+  echo "== modern host (Debian 12 VM: systemd, cgroup v2)"
+  log=$(mktemp)
+  tests/modern-host/run.sh 2>&1 | tee "$log"
+  count_summary_log "$log"
+  rm -f "$log"
+}
+
+if [ "${HUSK_MODERN_HOST:-}" = only ]; then
+  modern_host
+  echo "$passed passed, $failed failed, $skipped skipped"
+  [ "$failed" -eq 0 ]
+  exit
+fi
 
 unit build
 echo "== integration and packaging"
@@ -83,5 +79,6 @@ if [ "${HUSK_QUICK:-0}" != 1 ]; then
     echo "ASan build: FAILED"; failed=$((failed + 1))
   fi
 fi
+[ "${HUSK_QUICK:-0}" = 1 ] || [ "${HUSK_MODERN_HOST:-1}" = 0 ] || modern_host
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
