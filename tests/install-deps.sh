@@ -7,7 +7,8 @@ set -eu
 build="meson ninja-build pkg-config g++ git nlohmann-json3-dev libseccomp-dev libcap-ng-dev
        protobuf-compiler libprotobuf-dev busybox-static python3"
 tests="doctest-dev python3-pytest iproute2 util-linux procps podman conmon docker.io containerd umoci
-       python3-grpcio libgrpc++-dev protobuf-compiler-grpc man-db zsh fish debhelper dpkg-dev"
+       python3-grpcio containernetworking-plugins iptables libgrpc++-dev protobuf-compiler-grpc man-db zsh fish
+       debhelper dpkg-dev"
 case ${1:-} in
   --build-only) pkgs=$build ;;
   "") pkgs="$build $tests" ;;
