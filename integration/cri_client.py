@@ -117,8 +117,9 @@ class Cri:
     # Containers
 
     def create(self, pod_id, pod_config, name, image, command=(), args=(), log_path=None, resources_msg=None,
-               envs=None, tty=False, stdin=False):
-        linux = msg((1, resources_msg), (2, msg((3, msg((2, CONTAINER))))))
+               envs=None, tty=False, stdin=False, masked_paths=()):
+        security = msg((3, msg((2, CONTAINER))), *[(13, p) for p in masked_paths])
+        linux = msg((1, resources_msg), (2, security))
         config = msg((1, msg((1, name))), (2, msg((1, image))), *[(3, c) for c in command], *[(4, a) for a in args],
                      *[(6, msg((1, k), (2, v))) for k, v in (envs or {}).items()], (11, log_path),
                      (12, stdin or None), (14, tty or None), (15, linux))

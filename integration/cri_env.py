@@ -11,6 +11,7 @@ As a program it runs one command inside that environment and tears it down after
 (`{endpoint}` becomes the CRI socket's URL; $CRI_ENDPOINT is set too).
 """
 import ctypes
+import glob
 import os
 import shutil
 import signal
@@ -18,7 +19,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -54,14 +54,63 @@ www-data:x:33:
 users:x:100:
 nogroup:x:65534:
 """
-# nginx's stand-in: busybox httpd on port $1, the script's pid in /var/run/nginx.pid (critest
-# reads it and looks for "nginx" with pidof, which matches a script's comm: its file name).
+# The web servers' stand-ins: busybox httpd on port $1, in the background of a script that
+# stops on SIGTERM (as PID 1 it would ignore it otherwise). nginx's writes its pid to
+# /var/run/nginx.pid (critest reads it and looks for "nginx" with pidof, which matches a
+# script's comm: its file name); httpd's logs the line Apache logs.
 NGINX = b"""#!/bin/sh
+# Once: again with nginx's title in the command line (critest greps /proc/1/cmdline for it).
+[ "$2" = "nginx: master process" ] || exec "$0" "$1" "nginx: master process"
 echo $$ > /var/run/nginx.pid
-httpd -f -p "${1:-80}" -h /usr/share/nginx/html &
+httpd -f -p "$1" -h /usr/share/nginx/html &
 trap 'kill $!; exit 0' TERM INT QUIT
 wait
 """
+HTTPD = b"""#!/bin/sh
+echo "AH00094: Command line: 'httpd -D FOREGROUND'" >&2
+httpd -f -p 80 -h /usr/local/apache2/htdocs &
+trap 'kill $!; exit 0' TERM INT QUIT
+wait
+"""
+# Applets critest runs that Debian's busybox-static lacks (the busybox 1.29 of the e2e image has
+# them): pgrep [-f] PATTERN (names, or whole command lines, matching an extended regex; never
+# itself) and ipcs -m (the shared memory segments of the IPC namespace, from /proc/sysvipc/shm).
+PGREP = b"""#!/bin/sh
+full=
+[ "$1" = -f ] && { full=1; shift; }
+[ $# = 1 ] || { echo "usage: pgrep [-f] PATTERN" >&2; exit 2; }
+found=1
+for d in /proc/[0-9]*; do
+  pid=${d#/proc/}
+  [ "$pid" = $$ ] && continue
+  if [ -n "$full" ]; then name=$(tr '\\0' ' ' < "$d/cmdline" 2>/dev/null); else { read -r name < "$d/comm"; } 2>/dev/null; fi
+  [ -n "$name" ] || continue
+  if echo "$name" | grep -Eq -- "$1"; then echo "$pid"; found=0; fi
+done
+exit $found
+"""
+IPCS = b"""#!/bin/sh
+[ "$1" = -m ] || { echo "usage: ipcs -m" >&2; exit 2; }
+echo "------ Shared Memory Segments --------"
+echo "key        shmid      owner      perms      bytes      nattch"
+tail -n +2 /proc/sysvipc/shm | while read -r key shmid perms size cpid lpid nattch uid rest; do
+  printf '%-10s %-10s %-10s %-10s %-10s %-10s\\n' "$key" "$shmid" "$uid" "$perms" "$size" "$nattch"
+done
+"""
+# nonewprivs: a set-user-ID root program saying which user it runs as.
+NNP = "#include <cstdio>\n#include <unistd.h>\nint main() { std::printf(\"Effective uid: %d\\n\", geteuid()); }\n"
+
+
+def static_program(workdir, name, source=None, source_path=None):
+    """Compiles a C++ program (from a file or a string) statically; returns its bytes."""
+    if source is not None:
+        source_path = os.path.join(workdir, name + ".cpp")
+        with open(source_path, "w") as f:
+            f.write(source)
+    out = os.path.join(workdir, name)
+    subprocess.run(["g++", "-static", "-O2", "-o", out, source_path], check=True)
+    with open(out, "rb") as f:
+        return f.read()
 
 
 def build_images(workdir):
@@ -70,18 +119,22 @@ def build_images(workdir):
     rootfs = os.path.join(workdir, "busybox")
     subprocess.run([os.path.join(HERE, "mkbundle.sh"), rootfs], check=True, stdout=subprocess.DEVNULL,
                    env=dict(os.environ, HUSK=HUSK))
-    pause = os.path.join(workdir, "pause")
-    subprocess.run(["g++", "-static", "-O2", "-o", pause, os.path.join(HERE, "cri_pause.cpp")], check=True)
-    with open(pause, "rb") as f:
-        pause_bin = f.read()
+    pause_bin = static_program(workdir, "pause", source_path=os.path.join(HERE, "cri_pause.cpp"))
     layout = oci_image.Layout(os.path.join(workdir, "layout"))
     layout.add([PAUSE_IMAGE], [oci_image.files_layer({"/pause": (pause_bin, 0o755)})], cmd=(),
                entrypoint=("/pause",))
-    base = [oci_image.rootfs_layer(os.path.join(rootfs, "rootfs")),
-            oci_image.files_layer({"/etc/passwd": (PASSWD, 0o644), "/etc/group": (GROUP, 0o644)})]
-    layout.add([BUSYBOX_IMAGE, STAGING + "test-image-latest:latest", STAGING + "test-image-tag:test",
-                STAGING + "test-image-tag:all"] + [STAGING + f"test-image-tags:{i}" for i in (1, 2, 3)],
-               base)
+    files = {"/etc/passwd": (PASSWD, 0o644), "/etc/group": (GROUP, 0o644)}
+    for applet, script in (("pgrep", PGREP), ("ipcs", IPCS)):
+        if not os.path.lexists(os.path.join(rootfs, "rootfs", "bin", applet)):
+            files["/bin/" + applet] = (script, 0o755)
+    base = [oci_image.rootfs_layer(os.path.join(rootfs, "rootfs")), oci_image.files_layer(files)]
+    layout.add([BUSYBOX_IMAGE], base)
+    # The image-manager tests' images: one image per name (critest checks an image's RepoTags
+    # hold only the name it pulled), except the three tags critest expects on one image.
+    for names in (["test-image-latest:latest"], ["test-image-tag:test"], ["test-image-tag:all"],
+                  [f"test-image-tags:{i}" for i in (1, 2, 3)]):
+        marker = names[0].replace(":", "-")
+        layout.add([STAGING + n for n in names], base + [oci_image.files_layer({"/" + marker: (b"", 0o644)})])
     for i in (1, 2, 3):
         layout.add([STAGING + f"test-image-{i}:latest"],
                    base + [oci_image.files_layer({f"/test-image-{i}": (b"%d\n" % i, 0o644)})])
@@ -89,6 +142,13 @@ def build_images(workdir):
                                  "/usr/share/nginx/html/index.html": (b"<h1>Welcome to nginx!</h1>\n", 0o644)})
     layout.add([NGINX_IMAGE], base + [web], cmd=("nginx", "80"))
     layout.add([STAGING + "hostnet-nginx-amd64:latest"], base + [web], cmd=("nginx", "12003"))
+    layout.add([E2E + "httpd:2.4.39-4"], base + [oci_image.files_layer({
+        "/usr/local/bin/httpd-foreground": (HTTPD, 0o755),
+        "/usr/local/apache2/htdocs/index.html": (b"<html><body><h1>It works!</h1></body></html>\n", 0o644)})],
+        cmd=("httpd-foreground",))
+    nnp = static_program(workdir, "nnp", source=NNP)
+    layout.add([E2E + "nonewprivs:1.3"], base + [oci_image.files_layer({"/usr/local/bin/nnp": (nnp, 0o4755)})],
+               entrypoint=("/usr/local/bin/nnp",), cmd=())
     for name, user in (("uid", "1002"), ("username", "www-data"), ("uid-group", "1003:users"),
                        ("username-group", "www-data:www-data")):
         layout.add([STAGING + f"test-image-user-{name}:latest"], base, user=user)
@@ -111,6 +171,38 @@ def _setns_net(path):
         os.close(fd)
 
 
+def cgroup_dirs(parent):
+    """Every cgroup directory at or below `parent`, in each hierarchy (v1 controllers and v2)."""
+    found = []
+    for ctrl in os.listdir("/sys/fs/cgroup"):
+        d = os.path.join("/sys/fs/cgroup", ctrl, parent.lstrip("/"))
+        if os.path.isdir(d):
+            found += [root for root, _, _ in os.walk(d)]
+    if os.path.exists("/sys/fs/cgroup/cgroup.procs"):  # pure v2: the root is the hierarchy
+        d = os.path.join("/sys/fs/cgroup", parent.lstrip("/"))
+        if os.path.isdir(d):
+            found += [root for root, _, _ in os.walk(d) if root not in found]
+    return found
+
+
+def remove_cgroups(parent):
+    """Kills what is left in the cgroups at or below `parent` and removes them, deepest first."""
+    for d in sorted(set(cgroup_dirs(parent)), key=len, reverse=True):
+        try:
+            with open(os.path.join(d, "cgroup.procs")) as f:
+                for pid in f.read().split():
+                    os.kill(int(pid), signal.SIGKILL)
+            wait_for(lambda: not open(os.path.join(d, "cgroup.procs")).read().strip(), timeout=5)
+            os.rmdir(d)
+        except OSError:
+            pass
+
+
+def shm_ids():
+    with open("/proc/sysvipc/shm") as f:
+        return {line.split()[1] for line in f.readlines()[1:]}
+
+
 def has_cap(bit):
     with open("/proc/self/status") as f:
         eff = next(line for line in f if line.startswith("CapEff:")).split()[1]
@@ -118,9 +210,23 @@ def has_cap(bit):
 
 
 class CriEnv:
-    def __init__(self):
-        self.base = tempfile.mkdtemp(prefix="husk-cri-", dir="/tmp")
-        self.tag = uuid.uuid4().hex[:8]
+    """Everything of one environment is named after its tag: /tmp/husk-cri-TAG-*, the netns
+    husk-cri-TAG, the bridge huskcriTAG6, the cgroup parent /husk-cri-TAG; `owner` in the base
+    dir holds the pid of the process that made it, so a later run removes what a killed one left."""
+
+    CGROUP_NAMESPACE = "/" + NS  # containerd's cgroups for pods without a cgroup parent
+
+    def __init__(self, tag=None, base=None):
+        self.tag = tag or uuid.uuid4().hex[:8]
+        if base is None:
+            sweep_stale()
+            base = tempfile.mkdtemp(prefix=f"husk-cri-{self.tag}-", dir="/tmp")
+            with open(os.path.join(base, "owner"), "w") as f:
+                f.write(str(os.getpid()))
+        self.base = base
+        self.cgroup_parent = "/husk-cri-" + self.tag
+        # /k8s.io is containerd's, shared by whoever runs CRI here: removed only if made here.
+        self.owns_ns_cgroup = not cgroup_dirs(self.CGROUP_NAMESPACE)
         self.netns = "husk-cri-" + self.tag
         self.netns_path = "/run/netns/" + self.netns
         self.bridge = "huskcri" + self.tag[:6]
@@ -237,9 +343,9 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
             assert r.returncode == 0, r.stderr
             os.unlink(tar)
 
-    def read_log(self):
+    def read_log(self, n=6000):
         with open(self.log_path) as f:
-            return f.read()[-6000:]
+            return f.read()[-n:]
 
     def ctr(self, *args, timeout=120):
         argv = ["ctr", "--address", self.sock, "--namespace", NS] + list(args)
@@ -270,6 +376,11 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
             mounts = [line.split()[4] for line in f if self.base in line.split()[4]]
         for m in reversed(mounts):
             subprocess.run(["umount", "-l", m], check=False)
+        cgroups = [d for d in cgroup_dirs(self.cgroup_parent) if not d.endswith(self.cgroup_parent)]
+        remove_cgroups(self.cgroup_parent)
+        if self.owns_ns_cgroup:
+            cgroups += [d for d in cgroup_dirs(self.CGROUP_NAMESPACE) if not d.endswith(self.CGROUP_NAMESPACE)]
+            remove_cgroups(self.CGROUP_NAMESPACE)
         netns = []
         if os.path.exists(self.netns_path):
             links = subprocess.run(["ip", "-n", self.netns, "-o", "link", "show"], capture_output=True, text=True).stdout
@@ -277,7 +388,34 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
                      if line.split(":")[1].strip().split("@")[0] not in ("lo", self.bridge)]
             subprocess.run(["ip", "netns", "del", self.netns], check=False)
         shutil.rmtree(self.base, ignore_errors=True)
-        return {"processes mentioning the test dir": left, "mounts": mounts, "links in the test netns": netns}
+        # The caller's cgroup parent (kubelet makes and removes it): only what is below it counts.
+        return {"processes mentioning the test dir": left, "mounts": mounts, "links in the test netns": netns,
+                "cgroups": cgroups}
+
+
+def sweep_stale():
+    """Tears down the environments of runs that were killed before their own teardown."""
+    for base in glob.glob("/tmp/husk-cri-*-*"):
+        try:
+            with open(os.path.join(base, "owner")) as f:
+                pid = int(f.read())
+        except (OSError, ValueError):
+            continue
+        if os.path.exists(f"/proc/{pid}"):
+            continue
+        tag = os.path.basename(base).split("-")[2]
+        left = CriEnv(tag=tag, base=base).teardown()
+        print(f"cri_env: removed what a killed run left in {base}: {left}", file=sys.stderr)
+
+
+def _raise_on_signal(signum, _frame):
+    raise SystemExit(128 + signum)
+
+
+def handle_signals():
+    """SIGTERM and SIGHUP end the program as SIGINT does, through the teardown."""
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _raise_on_signal)
 
 
 def main():
@@ -286,8 +424,10 @@ def main():
         argv = argv[1:]
     if not argv:
         sys.exit(__doc__)
+    handle_signals()
     env = CriEnv()
     code = 1
+    shm_before = shm_ids()
     try:
         layout = build_images(os.path.join(env.base, "images"))
         env.start(layout, registry=True)
@@ -299,6 +439,10 @@ def main():
         except OSError:
             pass
         left = env.teardown()
+        # critest's IPC tests make shared memory segments on the host (ipcmk) and leave them.
+        left["shared memory segments"] = sorted(shm_ids() - shm_before)
+        for shmid in left["shared memory segments"]:
+            subprocess.run(["ipcrm", "-m", shmid], check=False)
         for what, items in left.items():
             if items:
                 print(f"cri_env: left behind, removed: {what}: {items}", file=sys.stderr)

@@ -14,6 +14,7 @@ import tarfile
 MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 CONFIG = "application/vnd.oci.image.config.v1+json"
 LAYER = "application/vnd.oci.image.layer.v1.tar"
+PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 def _blob(layout, data):
@@ -59,7 +60,7 @@ class Layout:
         config = {
             "architecture": "amd64",
             "os": "linux",
-            "config": {"Cmd": list(cmd), "Env": env or ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"], "WorkingDir": "/"},
+            "config": {"Cmd": list(cmd), "Env": env or [PATH], "WorkingDir": "/"},
             "rootfs": {"type": "layers", "diff_ids": [d for d, _ in descs]},
         }
         if entrypoint:

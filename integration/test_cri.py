@@ -9,40 +9,20 @@ or cgroup of the module may be left.
 """
 import os
 import shutil
+import signal
 import time
 
 import pytest
 
-from conftest import HUSK, wait_for
+from conftest import wait_for
 from containerd_env import live_pids_mentioning
 import cri_env
-from cri_env import BUSYBOX_IMAGE, NGINX_IMAGE, STREAM_PORT, CriEnv
+from cri_env import BUSYBOX_IMAGE, NGINX_IMAGE, STREAM_PORT, CriEnv, cgroup_dirs
 
 cri_client = pytest.importorskip("cri_client", reason="python3-grpcio is not installed")
 from cri_client import CONTAINER_EXITED, CONTAINER_RUNNING, Cri, resources, websocket_exec  # noqa: E402
 
 HANDLERS = ["husk", "husk-runc-shim"]
-
-
-def cgroup_dirs(parent):
-    found = []
-    for ctrl in os.listdir("/sys/fs/cgroup"):
-        d = os.path.join("/sys/fs/cgroup", ctrl, parent.lstrip("/"))
-        if os.path.isdir(d):
-            found += [root for root, _, _ in os.walk(d)]
-    return found
-
-
-def remove_cgroups(parent):
-    for d in sorted(cgroup_dirs(parent), key=len, reverse=True):
-        try:
-            with open(os.path.join(d, "cgroup.procs")) as f:
-                for pid in f.read().split():
-                    os.kill(int(pid), 9)
-            wait_for(lambda: not open(os.path.join(d, "cgroup.procs")).read().strip(), timeout=5)
-            os.rmdir(d)
-        except OSError:
-            pass
 
 
 class Env:
@@ -82,8 +62,11 @@ def cri(tmp_path_factory):
         pytest.skip("containernetworking-plugins not installed (tests/install-deps.sh)")
     if not os.path.exists(cri_env.SHIM):
         pytest.skip(f"{cri_env.SHIM} not built (meson -Dshim=true)")
+    # A SIGTERM (a CI timeout) ends the run through this fixture's teardown too.
+    old_handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    cri_env.handle_signals()
     env = CriEnv()
-    parent = "/husk-cri-" + env.tag
+    parent = env.cgroup_parent
     client = None
     try:
         env.start(cri_env.build_images(str(tmp_path_factory.mktemp("cri-images"))))
@@ -97,9 +80,8 @@ def cri(tmp_path_factory):
         if client:
             client.close()
         left = env.teardown()
-        # The parent is the caller's (kubelet makes it and removes it): only what is below it counts.
-        left["cgroups"] = [d for d in cgroup_dirs(parent) if not d.endswith(parent)]
-        remove_cgroups(parent)
+        for sig, handler in old_handlers.items():
+            signal.signal(sig, handler)
         netns = [n for n in os.listdir("/run/netns") if n.startswith(env.netns)] if os.path.isdir("/run/netns") else []
         left["network namespaces"] = netns
         for what, items in left.items():
@@ -215,4 +197,34 @@ def test_exec_sync_timeout_and_stop_timeout(cri):
     assert 1.5 < time.monotonic() - t < 15
     st = c.status(cid)
     assert st["state"] == CONTAINER_EXITED and st["exit_code"] == 137, st
+    cri.remove_pod(pod)
+
+
+@pytest.mark.parametrize("handler", HANDLERS)
+def test_exec_of_a_missing_program_fails_at_once(cri, handler):
+    """containerd waits for an exec's output to close before it returns Start's error: the shim
+    must close its ends of the exec's fifos when the runtime's exec fails."""
+    c = cri.cri
+    pod, config, _ = cri.pod("badexec-" + handler, handler)
+    cid = cri.container(pod, config, "sleeper")
+    t = time.monotonic()
+    with pytest.raises(Exception, match="executable file not found"):
+        c.exec_sync(cid, ["no-such-program"], timeout=30)
+    assert time.monotonic() - t < 5
+    assert c.exec_sync(cid, ["echo", "still fine"])[0] == "still fine\n"
+    cri.remove_pod(pod)
+
+
+@pytest.mark.parametrize("handler", HANDLERS)
+def test_masked_path_that_is_a_symlink(cri, handler):
+    """MaskedPaths (the pod spec's /proc masks, critest's /bin/ls) put /dev/null on the path
+    itself: /bin/ls is a symlink to busybox in the image, which must stay usable."""
+    c = cri.cri
+    pod, config, _ = cri.pod("masked-" + handler, handler)
+    cid = cri.container(pod, config, "masked", masked_paths=["/bin/ls", "/etc/hostname-not-there"])
+    out, err, code = c.exec_sync(cid, ["/bin/busybox", "stat", "-c", "%F %t:%T", "/bin/ls"])
+    assert (out, code) == ("character special file 1:3\n", 0), err
+    out, _, code = c.exec_sync(cid, ["/bin/busybox", "wc", "-c", "/bin/ls"])
+    assert out.split()[0] == "0"
+    assert c.exec_sync(cid, ["/bin/sh", "-c", "echo busybox is fine"])[0] == "busybox is fine\n"
     cri.remove_pod(pod)
