@@ -351,6 +351,21 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
         argv = ["ctr", "--address", self.sock, "--namespace", NS] + list(args)
         return subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
 
+    def pids_in_netns(self):
+        """Processes in the test's network namespace (the command run in it, its children)."""
+        try:
+            ino = os.stat(self.netns_path).st_ino
+        except OSError:
+            return []
+        found = []
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                if os.stat(f"/proc/{pid}/ns/net").st_ino == ino and int(pid) != os.getpid():
+                    found.append(int(pid))
+            except OSError:
+                pass
+        return found
+
     def teardown(self):
         """Stops every task and containerd, then removes whatever is left (processes, mounts,
         the network namespace and its bridge, cgroups). Returns what was left, as a dict of lists,
@@ -369,9 +384,12 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
                 except subprocess.TimeoutExpired:
                     p.kill()
                     p.wait()
-        left = live_pids_mentioning(self.base)
+        left = sorted(set(live_pids_mentioning(self.base) + self.pids_in_netns()))
         for pid in left:
-            os.kill(pid, signal.SIGKILL)
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         with open("/proc/self/mountinfo") as f:
             mounts = [line.split()[4] for line in f if self.base in line.split()[4]]
         for m in reversed(mounts):
@@ -401,8 +419,12 @@ def sweep_stale():
                 pid = int(f.read())
         except (OSError, ValueError):
             continue
-        if os.path.exists(f"/proc/{pid}"):
-            continue
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] != "Z":
+                    continue  # its owner still runs
+        except OSError:
+            pass
         tag = os.path.basename(base).split("-")[2]
         left = CriEnv(tag=tag, base=base).teardown()
         print(f"cri_env: removed what a killed run left in {base}: {left}", file=sys.stderr)
