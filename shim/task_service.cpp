@@ -31,6 +31,10 @@ using Status = containerd::v1::types::Status;
 
 namespace {
 
+// The exit status reported for an exec that never ran (its Start failed, or it was deleted
+// before Start): a failure status, as a shell reports a command it could not run.
+constexpr uint32_t kNeverRan = 255;
+
 timespec now() {
     timespec ts{};
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -260,6 +264,9 @@ void TaskService::start(const std::string& p, const Responder& r) {
                    c->bundle + "/exec-" + proc->exec_id + ".pid");
         } catch (const Error&) {
             ::unlink(spec_file.c_str());
+            // containerd waits on the exec before starting it and, when Start fails, kills and
+            // waits again before it returns the error: the exec must end here, never having run.
+            settle(*proc, kNeverRan);
             throw;
         }
         ::unlink(spec_file.c_str());
@@ -377,8 +384,9 @@ void TaskService::remove(const std::string& p, const Responder& r) {
     v2::DeleteResponse resp;
     resp.set_pid(uint32_t(proc->pid));
     if (!req.exec_id().empty()) {
+        if (proc->state != State::Stopped) settle(*proc, kNeverRan);  // created, never started
         resp.set_exit_status(proc->exit_status);
-        set_time(resp.mutable_exited_at(), proc->state == State::Stopped ? proc->exited_at : now());
+        set_time(resp.mutable_exited_at(), proc->exited_at);
         c->execs.erase(req.exec_id());
         return r.ok(resp);
     }
@@ -528,16 +536,24 @@ void TaskService::shutdown(const std::string& p, const Responder& r) {
     if (containers_.empty() && cfg_.on_shutdown) loop_.after(std::chrono::milliseconds(0), cfg_.on_shutdown);
 }
 
+void TaskService::settle(Process& proc, uint32_t status) {
+    proc.state = State::Stopped;
+    proc.exit_status = status;
+    proc.exited_at = now();
+    v2::WaitResponse wr;
+    wr.set_exit_status(proc.exit_status);
+    set_time(wr.mutable_exited_at(), proc.exited_at);
+    for (auto& w : proc.waiters) w.ok(wr);
+    proc.waiters.clear();
+}
+
 void TaskService::on_exit(pid_t pid, int wait_status) {
     for (auto& [id, c] : containers_) {
         std::vector<Process*> procs{&c->init};
         for (auto& [eid, e] : c->execs) procs.push_back(e.get());
         for (Process* proc : procs) {
             if (proc->pid != pid || proc->state == State::Stopped) continue;
-            proc->state = State::Stopped;
-            proc->exit_status = uint32_t(WIFEXITED(wait_status) ? WEXITSTATUS(wait_status)
-                                                                : 128 + WTERMSIG(wait_status));
-            proc->exited_at = now();
+            settle(*proc, uint32_t(WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : 128 + WTERMSIG(wait_status)));
             ev::TaskExit e;
             e.set_container_id(c->id);
             e.set_id(proc->exec_id.empty() ? c->id : proc->exec_id);
@@ -545,11 +561,6 @@ void TaskService::on_exit(pid_t pid, int wait_status) {
             e.set_exit_status(proc->exit_status);
             set_time(e.mutable_exited_at(), proc->exited_at);
             pub_.publish("/tasks/exit", "containerd.events.TaskExit", e);
-            v2::WaitResponse wr;
-            wr.set_exit_status(proc->exit_status);
-            set_time(wr.mutable_exited_at(), proc->exited_at);
-            for (auto& w : proc->waiters) w.ok(wr);
-            proc->waiters.clear();
             return;
         }
     }

@@ -62,6 +62,9 @@ private:
         std::unique_ptr<OomWatch> oom;
     };
 
+    // The process has ended (or will never run): Stopped with `status`, its waiters answered.
+    static void settle(Process& proc, uint32_t status);
+
     void create(const std::string& p, const Responder& r);
     void start(const std::string& p, const Responder& r);
     void remove(const std::string& p, const Responder& r);

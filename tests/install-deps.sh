@@ -10,7 +10,8 @@ build="meson ninja-build pkg-config g++ git nlohmann-json3-dev libseccomp-dev li
        protobuf-compiler libprotobuf-dev busybox-static python3"
 tests="doctest-dev python3-pytest iproute2 util-linux procps podman conmon docker.io containerd umoci
        python3-grpcio libgrpc++-dev protobuf-compiler-grpc man-db zsh fish debhelper dpkg-dev
-       strace clang-14 libfuzzer-14-dev debootstrap systemd-container qemu-system-x86 mmdebstrap"
+       strace clang-14 libfuzzer-14-dev debootstrap systemd-container qemu-system-x86 mmdebstrap
+       containernetworking-plugins iptables"
 case ${1:-} in
   --build-only) pkgs=$build ;;
   "") pkgs="$build $tests" ;;
