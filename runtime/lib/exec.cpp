@@ -164,6 +164,10 @@ Started start(const Options& opt) {
     }
     child_sock.reset();
     console_sock.reset();
+    // Everything of the container this needs is read and the helper is on its way: others may
+    // take the lock now. In a paused container (--ignore-paused) the helper and the process
+    // freeze as they join its cgroup and go on only at `husk resume`, which needs the lock.
+    dir.unlock();
     ::waitpid(helper, nullptr, 0);
 
     Started out;
