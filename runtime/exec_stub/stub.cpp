@@ -8,29 +8,48 @@
 //                 the program's execve, not to this one)
 //   c<fd>         close fd at the program's execve (exec.fifo's end: `start` sees execve)
 //   e<fd>         likewise, and if the program's execve fails, write "X<errno>" there
+//   s<fifo>,<sync>  wait for `husk start` here, not in husk's image, so that start, which
+//                 waits for the program's execve, waits for one exec rather than two: until
+//                 <fifo> (exec.fifo's read end) is readable or hung up, read its byte; <sync>
+//                 (the socket to husk create) must first say 'C' (recorded in state.json) or
+//                 stay silent: it closing or saying anything else means create died, and this
+//                 exits 1 (init.cpp's wait_for_start, for when startContainer hooks must run
+//                 in husk's image after the wait). <sync> is closed after the wait.
 // Anything else (say, run as a script's interpreter through /proc/self/exe) exits 127.
 
 namespace {
 
+// The system calls glibc makes for the same steps in husk (poll where the architecture has it),
+// so that a seccomp profile that let husk wait lets this wait too.
 #if defined(__x86_64__)
-constexpr long kWrite = 1, kClose = 3, kFcntl = 72, kExecve = 59, kExitGroup = 231;
-long sys(long n, long a = 0, long b = 0, long c = 0) {
+constexpr long kRead = 0, kWrite = 1, kClose = 3, kPoll = 7, kRecvfrom = 45, kFcntl = 72, kExecve = 59,
+               kExitGroup = 231;
+long sys(long n, long a = 0, long b = 0, long c = 0, long d = 0, long e = 0, long f = 0) {
     long r;
-    asm volatile("syscall" : "=a"(r) : "a"(n), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
+    register long r10 asm("r10") = d, r8 asm("r8") = e, r9 asm("r9") = f;
+    asm volatile("syscall"
+                 : "=a"(r)
+                 : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+                 : "rcx", "r11", "memory");
     return r;
 }
+long poll_fds(void* fds, long n) { return sys(kPoll, reinterpret_cast<long>(fds), n, -1); }
 #elif defined(__aarch64__)
-constexpr long kWrite = 64, kClose = 57, kFcntl = 25, kExecve = 221, kExitGroup = 94;
-long sys(long n, long a = 0, long b = 0, long c = 0) {
-    register long x8 asm("x8") = n, x0 asm("x0") = a, x1 asm("x1") = b, x2 asm("x2") = c;
-    asm volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2) : "memory");
+constexpr long kRead = 63, kWrite = 64, kClose = 57, kPpoll = 73, kRecvfrom = 207, kFcntl = 25, kExecve = 221,
+               kExitGroup = 94;
+long sys(long n, long a = 0, long b = 0, long c = 0, long d = 0, long e = 0, long f = 0) {
+    register long x8 asm("x8") = n, x0 asm("x0") = a, x1 asm("x1") = b, x2 asm("x2") = c, x3 asm("x3") = d,
+                                 x4 asm("x4") = e, x5 asm("x5") = f;
+    asm volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x5) : "memory");
     return x0;
 }
+long poll_fds(void* fds, long n) { return sys(kPpoll, reinterpret_cast<long>(fds), n, 0, 0, 0); }
 #else
 #error "husk-exec: add this architecture's system call numbers"
 #endif
 
-constexpr long kSetFd = 2, kCloexec = 1;
+constexpr long kSetFd = 2, kCloexec = 1, kEintr = 4, kEagain = 11, kMsgDontwait = 0x40;
+constexpr short kPollIn = 1;
 
 [[noreturn]] void exit_group(int code) {
     for (;;) sys(kExitGroup, code);
@@ -49,6 +68,34 @@ long parse_fd(const char* s, const char** end) {
     while (*p >= '0' && *p <= '9' && v < (1 << 20)) v = v * 10 + (*p++ - '0');
     *end = p;
     return p == s ? -1 : v;
+}
+
+struct PollFd {
+    int fd;
+    short events, revents;
+};
+
+// The s directive (see the top): false if create died.
+bool wait_for_start(long fifo, long sync) {
+    PollFd p[2] = {{static_cast<int>(fifo), kPollIn, 0}, {static_cast<int>(sync), kPollIn, 0}};
+    long n = 2;
+    for (;;) {
+        long r = poll_fds(p, n);
+        if (r == -kEintr) continue;
+        if (r < 0) return false;
+        if (p[0].revents) break;
+        char c = 0;
+        long got = sys(kRecvfrom, sync, reinterpret_cast<long>(&c), 1, kMsgDontwait, 0, 0);
+        if (got == -kEagain || got == -kEintr) continue;
+        if (got != 1 || c != 'C') return false;
+        n = 1;
+    }
+    sys(kClose, sync);
+    char byte;
+    long r;
+    while ((r = sys(kRead, fifo, reinterpret_cast<long>(&byte), 1)) == -kEintr) {
+    }
+    return r >= 0;
 }
 
 void put(long fd, const char* s, long n) {
@@ -74,7 +121,11 @@ extern "C" [[noreturn]] void husk_exec_main(long* sp) {
         const char* rest;
         long fd = parse_fd(a + 1, &rest);
         if (fd < 0) exit_group(127);
-        if (a[0] == 'w' && *rest == '=') {
+        if (a[0] == 's' && *rest == ',') {
+            long sync = parse_fd(rest + 1, &rest);
+            if (sync < 0 || *rest) exit_group(127);
+            if (!wait_for_start(fd, sync)) exit_group(1);
+        } else if (a[0] == 'w' && *rest == '=') {
             long n = length(rest + 1);
             if (sys(kWrite, fd, reinterpret_cast<long>(rest + 1), n) != n) {
                 put(2, "husk-exec: writing the exec label failed\n", 41);

@@ -542,16 +542,19 @@ void start(const std::string& root, const std::string& id) {
     ::sigaction(SIGPIPE, &old, nullptr);
     if (n != 1 && err == EPIPE) throw Error("cannot start container \"" + id + "\": its init process exited");
     if (n != 1) throw_errno("write " + dir.file("exec.fifo"), err);
+    // The container runs now (no fifo): others may take the lock while we wait for execve,
+    // a startContainer hook calling `husk state` included.
+    dir.unlock();
+    // As runc, start returns once the container's program has replaced init: a signal sent
+    // right after must find the program, not init's last steps (where a pid 1 without a
+    // handler drops it). Init keeps its read end open through the exec stub, which closes it
+    // at the program's execve; the last reader going away (POLLERR on this end; events 0
+    // waits for nothing else) means execve has happened, or init has died. Poststart hooks
+    // come after that too.
+    pollfd p{fifo.get(), 0, 0};
+    while (::poll(&p, 1, -1) < 0)
+        if (errno != EINTR) throw_errno("wait for the container process to start");
     if (auto cfg = r.poststart_hooks ? saved_config(dir) : std::nullopt) {
-        // The container runs now (no fifo): others may take the lock while we wait for execve,
-        // a startContainer hook calling `husk state` included.
-        dir.unlock();
-        // Poststart hooks come after the user process is executed: init's read end is
-        // close-on-exec, so the last reader going away (POLLERR on this end; events 0 waits for
-        // nothing else) means execve has replaced init, or init has died.
-        pollfd p{fifo.get(), 0, 0};
-        while (::poll(&p, 1, -1) < 0)
-            if (errno != EINTR) throw_errno("wait for the container process to start");
         try {
             hooks::run_all("poststart", cfg->hooks.poststart, spec::state_to_oci_json(make_state(r, "running")));
         } catch (const std::exception& e) {

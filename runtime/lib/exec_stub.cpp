@@ -69,14 +69,19 @@ int exec(const Stub& stub, const std::string& path, const std::vector<std::strin
          const std::vector<std::string>& env, const Handoff& handoff) {
     std::vector<std::string> args{"husk-exec"};
     // Each fd stays open through the stub's own execve; the stub uses or closes it.
-    auto keep = [&](char kind, int fd, const std::string* text = nullptr) {
+    auto keep = [&](char kind, int fd, const std::string* text = nullptr, const std::string& suffix = {}) {
         if (::fcntl(fd, F_SETFD, 0) != 0) return false;
         std::string d(1, kind);
-        d += std::to_string(fd);
+        d += std::to_string(fd) + suffix;
         if (text) d += '=' + *text;
         args.push_back(std::move(d));
         return true;
     };
+    if (handoff.wait_fifo >= 0) {
+        std::string sync = std::to_string(handoff.wait_sync);
+        if (::fcntl(handoff.wait_sync, F_SETFD, 0) != 0 || !keep('s', handoff.wait_fifo, nullptr, "," + sync))
+            return errno;
+    }
     for (const auto& [fd, text] : handoff.writes)
         if (!keep('w', fd.get(), &text)) return errno;
     for (int fd : handoff.close_at_exec)

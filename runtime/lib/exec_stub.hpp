@@ -32,6 +32,10 @@ struct Handoff {
     std::vector<int> close_at_exec;
     // Likewise; where the program's execve fails, the stub writes "X<errno>" here.
     int report_fd = -1;
+    // Where set, the stub waits for `husk start` first (init's exec.fifo read end and its sync
+    // socket to husk create; see init.cpp wait_for_start, which this replaces), then closes
+    // the socket.
+    int wait_fifo = -1, wait_sync = -1;
 };
 
 // The sealed memfd, made before the container's seccomp filter (which may deny memfd_create).

@@ -27,6 +27,8 @@
 namespace husk::init {
 namespace {
 
+bool g_ready_sent = false;  // this process's (init's) own: kReady went to the parent
+
 void send(int fd, char type, const std::string& text = {}) {
     std::string m(1, type);
     m += text;
@@ -148,10 +150,20 @@ void run_steps(const Context& ctx) {
     launch.seccomp_notify = [&](UniqueFd fd) { hand_over_notify_fd(ctx, std::move(fd)); };
     launch.stub = &stub;
     launch.close_at_exec = ctx.fifo_fd;
+    // Without startContainer hooks (which run in husk's image after the wait) the exec stub
+    // waits for `start`: start, which waits for the program's execve, then waits for that
+    // exec alone, and husk's image is gone from the container before it starts.
+    bool stub_waits = c.hooks.start_container.empty();
+    if (stub_waits) {
+        launch.wait_fifo = ctx.fifo_fd;
+        launch.wait_sync = ctx.sync_fd;
+    }
     launch.before_exec = [&] {
         ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
         send(ctx.sync_fd, kReady);
         // From here errors go to stderr: nobody reads the socket's errors any more.
+        g_ready_sent = true;
+        if (stub_waits) return;
         wait_for_start(ctx);
         char byte;
         if (::read(ctx.fifo_fd, &byte, 1) < 0) throw_errno("read exec.fifo");
@@ -168,8 +180,10 @@ void run(const Context& ctx) {
         run_steps(ctx);
     } catch (const std::exception& e) {
         std::string msg = e.what();
-        // After kReady nobody reads the socket; stderr is all that is left.
-        if (::send(ctx.sync_fd, (std::string(1, kError) + msg).data(), msg.size() + 1, MSG_NOSIGNAL) < 0)
+        // After kReady nobody reads the socket (open still, for the exec stub's wait): stderr
+        // is all that is left.
+        if (g_ready_sent ||
+            ::send(ctx.sync_fd, (std::string(1, kError) + msg).data(), msg.size() + 1, MSG_NOSIGNAL) < 0)
             ::dprintf(2, "husk: %s\n", msg.c_str());
     }
     _exit(1);

@@ -159,6 +159,8 @@ void launch(const spec::Process& p, const Launch& l) {
     handoff.writes = lsm::exec_labels(p);
     if (l.close_at_exec >= 0) handoff.close_at_exec.push_back(l.close_at_exec);
     handoff.report_fd = l.report_fd;
+    handoff.wait_fifo = l.wait_fifo;
+    handoff.wait_sync = l.wait_sync;
     if (l.linux) scheduling::apply(*l.linux);
     scheduling::set_final_affinity(p, l.exec);
     const spec::Seccomp* seccomp = l.linux && l.linux->seccomp ? &*l.linux->seccomp : nullptr;
@@ -176,8 +178,12 @@ void launch(const spec::Process& p, const Launch& l) {
     std::string path = find_executable(p.args.at(0), env);
     set_no_new_privs(p);
     hand_over(security::load_seccomp_before_exec(p, seccomp));
+    // Before before_exec, where init waits for `start`: what is left after it is on the path
+    // `start` waits for (until the program's execve). Nothing here handles a signal; the mask
+    // (husk run blocks the ones it forwards) is kept until the exec.
+    proc::reset_signal_dispositions();
     if (l.before_exec) l.before_exec();
-    proc::reset_signals();
+    proc::unblock_signals();
     int err = exec_stub::exec(*l.stub, path, p.args, env, handoff);
     if (l.stub->via == exec_stub::Via::ProcFd)
         throw_errno("exec " + path + " through /proc/self/fd (linux.seccomp does not plainly allow execveat, and "

@@ -44,6 +44,8 @@ struct Launch {
     const exec_stub::Stub* stub = nullptr;
     // Closed when the program itself execs (init: exec.fifo's read end, for `start`).
     int close_at_exec = -1;
+    // Where set, the exec stub waits on these for `husk start` (see exec_stub::Handoff).
+    int wait_fifo = -1, wait_sync = -1;
     // Where the stub reports a failed execve of the program ("X<errno>"), if anyone listens.
     int report_fd = -1;
 };

@@ -20,13 +20,21 @@ std::vector<char*> cstrings(const std::vector<std::string>& v) {
     return out;
 }
 
-void reset_signals() {
+void reset_signal_dispositions() {
     struct sigaction dfl{};
     dfl.sa_handler = SIG_DFL;
     for (int s = 1; s < NSIG; ++s) ::sigaction(s, &dfl, nullptr);
+}
+
+void unblock_signals() {
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
+}
+
+void reset_signals() {
+    reset_signal_dispositions();
+    unblock_signals();
 }
 
 std::optional<uint64_t> start_time(pid_t pid) {
