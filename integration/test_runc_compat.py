@@ -84,3 +84,26 @@ def test_start_returns_once_the_program_has_replaced_init(husk):
         assert exe.endswith("/bin/busybox"), f"start returned while init was still {exe}"
         husk.cmd("delete", "-f", cid, check=True)
 
+
+# --- hooks -----------------------------------------------------------------------------------
+
+def test_a_failing_poststart_hook_fails_start_and_removes_the_container(husk, tmp_path):
+    log = tmp_path / "poststop"
+    b = husk.bundle(["sleep", "1000"])
+    cfg = read_config(b)
+    cfg["hooks"] = {"poststart": [{"path": "/bin/false"}],
+                    "poststop": [{"path": "/bin/sh", "args": ["sh", "-c", f"echo ran >> {log}"]}]}
+    write_config(b, cfg)
+    cid = husk.new_id()
+    husk.cmd("create", "-b", b, cid, check=True)
+    pid = husk.state(cid)["pid"]
+    r = husk.cmd("start", cid)
+    assert r.returncode == 1 and "poststart hook /bin/false" in r.stderr, r.stderr
+    assert husk.state(cid) is None and not cgroup_dirs_named(cid)
+    assert not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z"
+    assert log.read_text() == "ran\n"  # removed as delete removes it
+    cid = husk.new_id()
+    r = husk.cmd("run", "-b", b, cid, timeout=30)
+    assert r.returncode == 1 and "poststart" in r.stderr, r.stderr
+    assert husk.state(cid) is None and not cgroup_dirs_named(cid)
+

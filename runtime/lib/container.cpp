@@ -558,7 +558,14 @@ void start(const std::string& root, const std::string& id) {
         try {
             hooks::run_all("poststart", cfg->hooks.poststart, spec::state_to_oci_json(make_state(r, "running")));
         } catch (const std::exception& e) {
-            log::warn(e.what());
+            // As runc: a failed poststart hook fails start, and the container goes.
+            log::debug(std::string("poststart failed, removing the container: ") + e.what());
+            try {
+                remove(root, id, true);
+            } catch (const std::exception& re) {
+                log::warn(std::string("remove after a failed poststart hook: ") + re.what());
+            }
+            throw;
         }
     }
 }
