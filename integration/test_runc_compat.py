@@ -85,6 +85,33 @@ def test_start_returns_once_the_program_has_replaced_init(husk):
         husk.cmd("delete", "-f", cid, check=True)
 
 
+def test_kill_with_signal_0(husk):
+    """runc accepts signal 0 (the check that the processes exist), with and without --all."""
+    cid, _ = running(husk)
+    for args in (["kill", "-a", cid, "0"], ["kill", cid, "0"], ["kill", "--all", cid, "0"]):
+        r = husk.cmd(*args)
+        assert r.returncode == 0, (args, r.stderr)
+    assert husk.status(cid) == "running"
+    husk.cmd("delete", "-f", cid, check=True)
+
+
+def test_update_takes_flags_after_the_id_and_ignores_device_rules(husk, tmp_path):
+    """runc's parser takes a command's flags after its arguments too; and update leaves device
+    rules alone (it does not even read them), so an access string such as "rwa" is no error."""
+    cid, pid = running(husk)
+    mem = cgroup_dir(pid, "memory")
+    r = husk.cmd("update", cid, "--memory", "100M")
+    assert r.returncode == 0, r.stderr
+    assert open(os.path.join(mem, "memory.limit_in_bytes")).read().strip() == str(100 << 20)
+    res = tmp_path / "res.json"
+    res.write_text(json.dumps({"devices": [{"allow": True, "type": "c", "major": 1, "minor": 3, "access": "rwa"}],
+                               "memory": {"limit": 200 << 20}}))
+    r = husk.cmd("update", cid, "-r", res)
+    assert r.returncode == 0, r.stderr
+    assert open(os.path.join(mem, "memory.limit_in_bytes")).read().strip() == str(200 << 20)
+    husk.cmd("delete", "-f", cid, check=True)
+
+
 # --- hooks -----------------------------------------------------------------------------------
 
 def test_a_failing_poststart_hook_fails_start_and_removes_the_container(husk, tmp_path):

@@ -33,7 +33,12 @@ std::vector<std::string> Args::parse() {
             ++i;
             break;
         }
-        if (a.size() < 2 || a[0] != '-') break;
+        bool flag = a.size() >= 2 && a[0] == '-';
+        if (!flag && !anywhere_) break;
+        if (!flag) {
+            pos.push_back(a);
+            continue;
+        }
         std::string body = a.substr(a[1] == '-' ? 2 : 1);
         std::string name = body, val;
         bool has_val = false;
@@ -47,6 +52,10 @@ std::vector<std::string> Args::parse() {
             continue;
         }
         const Flag* f = find(name);
+        if (!f && !pos.empty()) {
+            pos.push_back(a);
+            continue;
+        }
         if (!f) throw Error("flag provided but not defined: " + a);
         if (f->kind == Kind::Bool) {
             bool v = true;

@@ -1,5 +1,6 @@
-// runc-compatible flag parsing: -f, --flag, -flag, "--flag value" and "--flag=value", flags up
-// to the first positional argument (everything after it, or after "--", is positional).
+// runc-compatible flag parsing: -f, --flag, -flag, "--flag value" and "--flag=value". As runc's
+// parser, a command's flags may also follow its arguments ("update ID --memory 1g"); after "--"
+// everything is positional, and so is an undefined "-x" once an argument was seen.
 #pragma once
 
 #include <initializer_list>
@@ -19,6 +20,9 @@ public:
 
     // Parses the declared flags; returns the positionals. Throws husk::Error on unknown flags.
     std::vector<std::string> parse();
+    // Flags only up to the first positional: the rest belongs to a command run in the container
+    // (exec) or to ps(1) (runc's exec and ps do the same).
+    void flags_before_args() { anywhere_ = false; }
     bool help() const { return help_; }
 
 
@@ -34,6 +38,7 @@ private:
     std::vector<std::string> args_;
     std::vector<Flag> flags_;
     bool help_ = false;
+    bool anywhere_ = true;
 };
 
 // Exact count of positionals, or a usage error naming the command.

@@ -45,6 +45,7 @@ int cmd_exec(const Globals& g, std::vector<std::string> argv) {
     std::vector<std::string> env, caps, gids;
     bool tty = false, detach = false, no_new_privs = false;
     Args a(std::move(argv));
+    a.flags_before_args();
     a.value({"process", "p"}, &process_file);
     a.boolean({"tty", "t"}, &tty);
     a.boolean({"detach", "d"}, &detach);

@@ -100,7 +100,8 @@ int signal_number(const std::string& name) {
     if (std::isdigit(static_cast<unsigned char>(name[0]))) {
         char* end = nullptr;
         long n = std::strtol(name.c_str(), &end, 10);
-        if (*end || n <= 0 || n >= NSIG) throw Error("signal: \"" + name + "\" is not a valid signal number");
+        // 0 as with kill(1) and runc: no signal, only the check that the processes exist.
+        if (*end || n < 0 || n >= NSIG) throw Error("signal: \"" + name + "\" is not a valid signal number");
         return static_cast<int>(n);
     }
     std::string n = name;
