@@ -112,6 +112,35 @@ def test_update_takes_flags_after_the_id_and_ignores_device_rules(husk, tmp_path
     husk.cmd("delete", "-f", cid, check=True)
 
 
+@pytest.mark.parametrize("sub", ["..", "memory:..", "a/../..", "../x"])
+def test_exec_cgroup_must_be_below_the_containers(husk, sub):
+    cid, pid = running(husk)
+    r = husk.cmd("exec", "--cgroup", sub, cid, "echo", "ran")
+    assert r.returncode == 255 and "not a sub cgroup path" in r.stderr, r.stderr
+    assert r.stdout == ""
+    husk.cmd("delete", "-f", cid, check=True)
+
+
+def test_exec_that_cannot_start_exits_255(husk, tmp_path):
+    """runc exits 255 where exec fails before the process runs (a caller tells that from the
+    process's own status); a usage error stays 1."""
+    cid, pid = running(husk)
+    husk.cmd("pause", cid, check=True)
+    r = husk.cmd("exec", cid, "true")
+    assert r.returncode == 255 and "paused" in r.stderr, r.stderr
+    husk.cmd("resume", cid, check=True)
+    # A --pid-file that cannot be written: the process does not stay behind either.
+    r = husk.cmd("exec", "-d", "--pid-file", tmp_path / "missing" / "pid", cid, "sleep", "999")
+    assert r.returncode == 255 and "pid" in r.stderr, r.stderr
+    time.sleep(0.2)
+    assert not any(b"999" in open(f"/proc/{p}/cmdline", "rb").read()
+                   for p in open(os.path.join(cgroup_dir(pid, "pids"), "cgroup.procs")).read().split())
+    assert husk.cmd("exec", "no-such-container", "true").returncode == 255
+    assert husk.cmd("exec", cid, "/no/such/program").returncode == 255
+    assert husk.cmd("exec").returncode == 1
+    husk.cmd("delete", "-f", cid, check=True)
+
+
 # --- hooks -----------------------------------------------------------------------------------
 
 def test_a_failing_poststart_hook_fails_start_and_removes_the_container(husk, tmp_path):
