@@ -141,6 +141,26 @@ def test_exec_that_cannot_start_exits_255(husk, tmp_path):
     husk.cmd("delete", "-f", cid, check=True)
 
 
+def test_delete_removes_cgroups_made_inside_the_containers(husk):
+    """As runc: cgroups the container's processes made below its own go with it."""
+    cid, pid = running(husk)
+    made = []
+    for ctrl in ("memory", "pids", ""):
+        d = cgroup_dir(pid, ctrl)
+        os.makedirs(os.path.join(d, "sub", "deeper"))
+        made.append(os.path.join(d, "sub"))
+    r = husk.cmd("delete", "-f", cid)
+    try:
+        assert r.returncode == 0, r.stderr
+        assert not any(os.path.exists(d) for d in made)
+        assert not cgroup_dirs_named(cid)
+    finally:
+        for d in made:
+            for sub in (os.path.join(d, "deeper"), d, os.path.dirname(d)):
+                if os.path.isdir(sub):
+                    os.rmdir(sub)
+
+
 # --- hooks -----------------------------------------------------------------------------------
 
 def test_a_failing_poststart_hook_fails_start_and_removes_the_container(husk, tmp_path):
