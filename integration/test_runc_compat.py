@@ -161,6 +161,14 @@ def test_delete_removes_cgroups_made_inside_the_containers(husk):
                     os.rmdir(sub)
 
 
+def test_an_unusable_log_path_is_an_error(husk, tmp_path):
+    for path in ("invalid:/path", str(tmp_path / "missing" / "log")):
+        r = husk.cmd("--log", path, "list")
+        assert r.returncode == 1 and path in r.stderr, r.stderr
+    r = husk.cmd(f"--log={tmp_path / 'ok.log'}", "list")
+    assert r.returncode == 0, r.stderr
+
+
 # --- hooks -----------------------------------------------------------------------------------
 
 def test_a_failing_poststart_hook_fails_start_and_removes_the_container(husk, tmp_path):
@@ -182,4 +190,24 @@ def test_a_failing_poststart_hook_fails_start_and_removes_the_container(husk, tm
     r = husk.cmd("run", "-b", b, cid, timeout=30)
     assert r.returncode == 1 and "poststart" in r.stderr, r.stderr
     assert husk.state(cid) is None and not cgroup_dirs_named(cid)
+
+
+# --- output formats --------------------------------------------------------------------------
+
+def test_debug_log_lines_as_runc_writes_them(husk, tmp_path):
+    log = tmp_path / "log"
+    r = husk.cmd("--debug", "--log", log, "list")
+    assert r.returncode == 0, r.stderr
+    lines = log.read_text().splitlines()
+    assert lines and all(re.fullmatch(r'time="[0-9T:.Z-]+" level=debug msg=("([^"\\]|\\.)*"|\S+)', l) for l in lines), lines
+    jlog = tmp_path / "jlog"
+    husk.cmd("--debug", "--log", jlog, "--log-format", "json", "list", check=True)
+    entries = [json.loads(l) for l in jlog.read_text().splitlines()]
+    assert entries and all(list(e) == ["level", "msg", "time"] and e["level"] == "debug" for e in entries)
+    # Without --log, runc's log is stderr; an error is said once.
+    r = husk.cmd("--debug", "state", "no-such-container")
+    assert r.returncode == 1
+    assert re.search(r'^time="[^"]+" level=debug msg=', r.stderr, re.M), r.stderr
+    assert len(re.findall("does not exist", r.stderr)) == 1, r.stderr
+    assert re.search(r'^time="[^"]+" level=error msg=".*does not exist', r.stderr, re.M), r.stderr
 

@@ -119,6 +119,11 @@ int main(int argc, char** argv) {
         for (const auto& c : kCommands) {
             if (args[cmd] != c.name) continue;
             std::vector<std::string> rest(args.begin() + static_cast<long>(cmd) + 1, args.end());
+            if (log::debugging()) {
+                std::string line = "husk " HUSK_VERSION ": " + args[cmd];
+                for (const auto& r : rest) line += " " + r;
+                log::debug(line);
+            }
             return c.run(g, std::move(rest));
         }
         throw Error("no such command \"" + args[cmd] + "\"");
