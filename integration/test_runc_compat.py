@@ -211,3 +211,26 @@ def test_debug_log_lines_as_runc_writes_them(husk, tmp_path):
     assert len(re.findall("does not exist", r.stderr)) == 1, r.stderr
     assert re.search(r'^time="[^"]+" level=error msg=".*does not exist', r.stderr, re.M), r.stderr
 
+
+def test_help_and_version_in_runcs_layout():
+    r = subprocess.run([HUSK, "--help"], capture_output=True, text=True)
+    assert r.returncode == 0
+    sections = re.findall(r"^([A-Z ]+):$", r.stdout, re.M)
+    assert sections == ["NAME", "USAGE", "VERSION", "COMMANDS", "GLOBAL OPTIONS"], sections
+    block = r.stdout.split("COMMANDS:\n")[1].split("\n\n")[0]
+    names = [re.match(r"^   (\S+)", l).group(1).rstrip(",") for l in block.splitlines()]
+    for name in ("create", "start", "run", "exec", "delete", "checkpoint", "restore", "help"):
+        assert name in names, names
+    first = subprocess.run([HUSK, "--version"], capture_output=True, text=True).stdout.splitlines()[0]
+    assert re.fullmatch(r"husk version \S+", first), first
+    assert subprocess.run([HUSK, "version"], capture_output=True, text=True).stdout.splitlines()[0] == first
+    r = subprocess.run([HUSK, "start", "--help"], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.startswith("NAME:\n   husk start - "), r.stdout
+    assert "USAGE:\n   husk start " in r.stdout
+    assert subprocess.run([HUSK, "help", "start"], capture_output=True, text=True).stdout == r.stdout
+
+
+@pytest.mark.parametrize("command", ["checkpoint", "restore"])
+def test_checkpoint_and_restore_say_they_are_not_supported(husk, command):
+    r = husk.cmd(command, "some-id")
+    assert r.returncode == 1 and "not supported on this build/host" in r.stderr, r.stderr

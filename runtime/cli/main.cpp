@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cctype>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -18,6 +19,9 @@
 
 namespace husk::cli {
 namespace {
+
+int cmd_checkpoint(const Globals&, std::vector<std::string>);
+int cmd_restore(const Globals&, std::vector<std::string>);
 
 const CommandInfo kCommands[] = {
     {"create", cmd_create, "create a container"},
@@ -35,35 +39,60 @@ const CommandInfo kCommands[] = {
     {"events", cmd_events, "print a container's resource usage and OOM events"},
     {"spec", cmd_spec, "write a default config.json"},
     {"features", cmd_features, "print the features husk supports"},
+    {"checkpoint", cmd_checkpoint, "checkpoint a running container (not supported)"},
+    {"restore", cmd_restore, "restore a container from a previous checkpoint (not supported)"},
 };
 
-void print_help() {
-    std::printf(
-        "husk: an OCI container runtime with runc's command line\n\n"
-        "Usage: husk [global options] COMMAND [options] [arguments]\n\nCommands:\n");
-    for (const auto& c : kCommands) std::printf("  %-10s %s\n", c.name, c.summary);
-    std::printf(
-        "\nGlobal options:\n"
-        "  --root DIR             state directory (default /run/husk)\n"
-        "  --log FILE             log file (default: none; errors still go to stderr)\n"
-        "  --log-format text|json log format (default text)\n"
-        "  --debug                log debug messages\n"
-        "  --systemd-cgroup       use the systemd cgroup driver (not supported yet)\n"
-        "  --rootless auto|true|false\n"
-        "  --version, -v          print the version\n"
-        "  --help, -h             print this help\n");
+// checkpoint and restore exist, as in runc's command list, and say why they cannot run.
+int cmd_no_criu(const char* name) {
+    throw Error(std::string(name) + ": not supported on this build/host: husk has no checkpoint/restore (CRIU) support");
+}
+int cmd_checkpoint(const Globals&, std::vector<std::string>) { return cmd_no_criu("checkpoint"); }
+int cmd_restore(const Globals&, std::vector<std::string>) { return cmd_no_criu("restore"); }
+
+// The version block, first line "husk version X" as tools that read `runc --version` expect.
+std::string version_lines() {
+    const scmp_version* v = seccomp_version();
+    char buf[256];
+    std::snprintf(buf, sizeof buf, "%s\ncommit: %s\nspec: %s\nlibseccomp: %u.%u.%u\n", HUSK_VERSION, HUSK_COMMIT,
+                  spec::kSpecVersion, v->major, v->minor, v->micro);
+    return buf;
 }
 
-void print_version() {
-    const scmp_version* v = seccomp_version();
-    std::printf("husk version %s\ncommit: %s\nspec: %s\nlibseccomp: %u.%u.%u\n", HUSK_VERSION, HUSK_COMMIT,
-                spec::kSpecVersion, v->major, v->minor, v->micro);
+// In runc's (urfave/cli) layout, which tools parse: NAME, USAGE, VERSION, then COMMANDS with
+// one "   name  summary" line each, then GLOBAL OPTIONS.
+void print_help() {
+    std::printf(
+        "NAME:\n   husk - an OCI container runtime with runc's command line\n\n"
+        "USAGE:\n   husk [global options] command [command options] [arguments...]\n\n"
+        "VERSION:\n   %s\nCOMMANDS:\n",
+        version_lines().c_str());
+    for (const auto& c : kCommands) std::printf("   %-10s  %s\n", c.name, c.summary);
+    std::printf("   %-10s  %s\n", "help, h", "Shows a list of commands or help for one command");
+    std::printf(
+        "\nGLOBAL OPTIONS:\n"
+        "   --debug                     enable debug logging\n"
+        "   --log value                 set the log file to write husk logs to (default: stderr with --debug)\n"
+        "   --log-format value          set the log format ('text' (default), or 'json')\n"
+        "   --root value                root directory for storage of container state (default: \"/run/husk\")\n"
+        "   --systemd-cgroup            use the systemd cgroup driver (not supported yet)\n"
+        "   --rootless value            ignore cgroup permission errors ('true', 'false', or 'auto') (default: \"auto\")\n"
+        "   --help, -h                  show help\n"
+        "   --version, -v               print the version\n");
 }
+
+void print_version() { std::printf("husk version %s", version_lines().c_str()); }
 
 }  // namespace
 
 int print_usage(const char* usage, const char* summary) {
-    std::printf("Usage: husk %s\n\n%s\n", usage, summary);
+    // runc's layout: NAME ("husk start - ...") and USAGE.
+    std::string name = usage;
+    name = name.substr(0, name.find(' '));
+    std::string text = summary;
+    if (!text.empty()) text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
+    if (!text.empty() && text.back() == '.') text.pop_back();
+    std::printf("NAME:\n   husk %s - %s\n\nUSAGE:\n   husk %s\n", name.c_str(), text.c_str(), usage);
     return 0;
 }
 
@@ -102,11 +131,17 @@ int main(int argc, char** argv) {
         if (g.log_format != "text" && g.log_format != "json")
             throw Error("--log-format: invalid format \"" + g.log_format + "\" (text or json)");
         log::configure(g.log, g.log_format == "json" ? log::Format::Json : log::Format::Text, g.debug);
-        if (version) {
+        if (version || (cmd < args.size() && args[cmd] == "version")) {
             print_version();
             return 0;
         }
-        if (ga.help() || cmd >= args.size() || args[cmd] == "help") {
+        // `husk help CMD` is `husk CMD --help`, as in runc.
+        if (cmd + 1 < args.size() && (args[cmd] == "help" || args[cmd] == "h")) {
+            args.erase(args.begin() + static_cast<long>(cmd));
+            args.resize(cmd + 1);
+            args.push_back("--help");
+        }
+        if (ga.help() || cmd >= args.size() || args[cmd] == "help" || args[cmd] == "h") {
             print_help();
             return cmd >= args.size() && !ga.help() ? 1 : 0;
         }
