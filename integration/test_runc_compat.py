@@ -194,6 +194,18 @@ def test_a_failing_poststart_hook_fails_start_and_removes_the_container(husk, tm
 
 # --- output formats --------------------------------------------------------------------------
 
+def test_events_objects_in_runcs_field_order(husk):
+    """runc's event objects: {"type","id","data"} in that order (OOM events, without data, are
+    checked in test_cgroups.py)."""
+    cid, _ = running(husk, ["sh", "-c", "sleep 0.5"])
+    r = husk.cmd("events", "--stats", cid, check=True)
+    assert r.stdout.startswith('{"type":"stats","id":"%s","data":{' % cid), r.stdout[:80]
+    r = husk.cmd("events", "--interval", "100ms", cid, timeout=20, check=True)
+    lines = r.stdout.splitlines()
+    assert lines and all(l.startswith('{"type":"stats","id":"%s","data":{' % cid) for l in lines), lines
+    husk.cmd("delete", "-f", cid, check=True)
+
+
 def test_debug_log_lines_as_runc_writes_them(husk, tmp_path):
     log = tmp_path / "log"
     r = husk.cmd("--debug", "--log", log, "list")
