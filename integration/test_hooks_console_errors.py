@@ -216,8 +216,9 @@ def test_bad_input_fails_cleanly(husk, tmp_path, case):
             cfg["process"]["args"] = ["/bin/does-not-exist"]
             words = ["does-not-exist"]
         elif case == "bad-cwd":
-            cfg["process"]["cwd"] = "/no/such/dir"
-            words = ["process.cwd", "/no/such/dir"]
+            # A missing cwd is made (as runc); one below a file cannot be.
+            cfg["process"]["cwd"] = "/etc/passwd/dir"
+            words = ["process.cwd", "/etc/passwd/dir"]
         elif case == "bad-rlimit":
             cfg["process"]["rlimits"] = [{"type": "RLIMIT_NOFILE", "soft": 10, "hard": 10 ** 9}]
             words = ["process.rlimits", "RLIMIT_NOFILE"]

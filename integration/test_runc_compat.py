@@ -169,6 +169,82 @@ def test_an_unusable_log_path_is_an_error(husk, tmp_path):
     assert r.returncode == 0, r.stderr
 
 
+# --- process setup, mounts and namespaces ----------------------------------------------------
+
+def test_a_missing_cwd_is_created(husk):
+    def conf(cfg):
+        cfg["process"]["cwd"] = "/does/not/exist"
+        cfg["root"]["readonly"] = True  # made before the root turns read-only, as with runc
+    r = husk.run_output(husk.bundle(["sh", "-c", "pwd; stat -c %a ."], conf))
+    assert (r.returncode, r.stdout) == (0, "/does/not/exist\n755\n"), r.stderr
+
+
+def test_a_cwd_only_the_runtime_may_enter(husk):
+    """runc changes directory before it drops to the configured user: /root (0700) works as the
+    cwd of uid 1000, which could not enter it itself."""
+    def conf(cfg):
+        cfg["process"]["cwd"] = "/root"
+        cfg["process"]["user"] = {"uid": 1000, "gid": 1000}
+    b = husk.bundle(["sh", "-c", "pwd; ls . >/dev/null 2>&1 || echo unreadable"], conf)
+    os.chmod(os.path.join(b, "rootfs", "root"), 0o700)
+    r = husk.run_output(b)
+    assert (r.returncode, r.stdout) == (0, "/root\nunreadable\n"), r.stderr
+
+
+def test_a_program_runnable_only_with_cap_dac_override(husk):
+    """A file whose x bits are root's alone (0700) runs for uid 1000 holding CAP_DAC_OVERRIDE,
+    by path and through PATH, as execve (and runc) allows."""
+    def conf(cfg):
+        cfg["process"]["user"] = {"uid": 1000, "gid": 1000}
+        cfg["process"]["env"] = ["PATH=/opt:/bin"]
+        caps = cfg["process"]["capabilities"]
+        for k in ("bounding", "effective", "permitted"):
+            caps[k] = caps.get(k, []) + ["CAP_DAC_OVERRIDE"]
+    for args in (["/opt/echo", "ran"], ["echo", "ran"]):
+        b = husk.bundle(args, conf)
+        os.makedirs(os.path.join(b, "rootfs", "opt"))
+        shutil.copy("/bin/busybox", os.path.join(b, "rootfs", "opt", "echo"))
+        os.chmod(os.path.join(b, "rootfs", "opt", "echo"), 0o700)
+        r = husk.run_output(b)
+        assert (r.returncode, r.stdout) == (0, "ran\n"), (args, r.stderr)
+
+
+def test_a_program_started_through_the_stub_keeps_exactly_its_capabilities(husk):
+    """What carries CAP_DAC_OVERRIDE through the exec stub must not show in the program: its
+    sets are those runc gives (for uid 1000: ambient only)."""
+    def conf(cfg):
+        cfg["process"]["user"] = {"uid": 1000, "gid": 1000}
+        caps = cfg["process"]["capabilities"]
+        caps["bounding"] = ["CAP_DAC_OVERRIDE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]
+        caps["effective"] = caps["permitted"] = ["CAP_DAC_OVERRIDE", "CAP_NET_BIND_SERVICE"]
+        caps["inheritable"] = ["CAP_NET_BIND_SERVICE", "CAP_KILL"]
+        caps["ambient"] = ["CAP_NET_BIND_SERVICE"]
+    r = husk.run_output(husk.bundle(["sh", "-c", "grep ^Cap /proc/self/status"], conf))
+    caps = dict(line.split(":\t") for line in r.stdout.splitlines())
+    assert caps == {"CapInh": "0000000000000420", "CapPrm": "0000000000000400", "CapEff": "0000000000000400",
+                    "CapBnd": "0000000000000422", "CapAmb": "0000000000000400"}, (r.stdout, r.stderr)
+
+
+def test_the_terminal_belongs_to_the_process_user(husk, tmp_path):
+    sock_path = str(tmp_path / "console.sock")
+    console = ConsoleSocket(sock_path)
+    cid = husk.new_id()
+    try:
+        def conf(cfg):
+            cfg["process"]["terminal"] = True
+            cfg["process"]["user"] = {"uid": 1000, "gid": 1000}
+        b = husk.bundle(["sh", "-c", "stat -c 'owner %u %g' $(readlink /proc/self/fd/0)"], conf)
+        husk.cmd("create", "--console-socket", sock_path, "-b", b, cid, check=True)
+        husk.cmd("start", cid, check=True)
+        console.thread.join(timeout=10)
+        out = console.read_until(b"\n").decode()
+        # runc's: the user's uid; the group stays devpts' tty group (gid=5).
+        assert re.search(r"owner 1000 5\b", out), out
+    finally:
+        console.close()
+        husk.cmd("delete", "-f", cid)
+
+
 # --- hooks -----------------------------------------------------------------------------------
 
 def test_a_failing_poststart_hook_fails_start_and_removes_the_container(husk, tmp_path):

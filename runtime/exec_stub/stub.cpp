@@ -15,6 +15,13 @@
 //                 stay silent: it closing or saying anything else means create died, and this
 //                 exits 1 (init.cpp's wait_for_start, for when startContainer hooks must run
 //                 in husk's image after the wait). <sync> is closed after the wait.
+//   k<E>,<I>,<A>  capability sets (hex masks) to hold at the program's execve: effective
+//                 (permitted is E|A), inheritable, ambient. A user other than root loses its
+//                 capabilities at the stub's own execve but for the ambient ones, so husk
+//                 carries E in the ambient set through it and this puts the configured sets
+//                 back: the program's execve is then judged, as with runc, with the configured
+//                 effective set (CAP_DAC_OVERRIDE runs a file whose x bits are another user's),
+//                 and the program starts with what it would have had from husk directly.
 // Anything else (say, run as a script's interpreter through /proc/self/exe) exits 127.
 
 namespace {
@@ -23,7 +30,7 @@ namespace {
 // so that a seccomp profile that let husk wait lets this wait too.
 #if defined(__x86_64__)
 constexpr long kRead = 0, kWrite = 1, kClose = 3, kPoll = 7, kRecvfrom = 45, kFcntl = 72, kExecve = 59,
-               kExitGroup = 231;
+               kExitGroup = 231, kCapset = 126, kPrctl = 157;
 long sys(long n, long a = 0, long b = 0, long c = 0, long d = 0, long e = 0, long f = 0) {
     long r;
     register long r10 asm("r10") = d, r8 asm("r8") = e, r9 asm("r9") = f;
@@ -36,7 +43,7 @@ long sys(long n, long a = 0, long b = 0, long c = 0, long d = 0, long e = 0, lon
 long poll_fds(void* fds, long n) { return sys(kPoll, reinterpret_cast<long>(fds), n, -1); }
 #elif defined(__aarch64__)
 constexpr long kRead = 63, kWrite = 64, kClose = 57, kPpoll = 73, kRecvfrom = 207, kFcntl = 25, kExecve = 221,
-               kExitGroup = 94;
+               kExitGroup = 94, kCapset = 91, kPrctl = 167;
 long sys(long n, long a = 0, long b = 0, long c = 0, long d = 0, long e = 0, long f = 0) {
     register long x8 asm("x8") = n, x0 asm("x0") = a, x1 asm("x1") = b, x2 asm("x2") = c, x3 asm("x3") = d,
                                  x4 asm("x4") = e, x5 asm("x5") = f;
@@ -50,6 +57,8 @@ long poll_fds(void* fds, long n) { return sys(kPpoll, reinterpret_cast<long>(fds
 
 constexpr long kSetFd = 2, kCloexec = 1, kEintr = 4, kEagain = 11, kMsgDontwait = 0x40;
 constexpr short kPollIn = 1;
+constexpr long kPrCapAmbient = 47, kAmbientRaise = 2, kAmbientClearAll = 4;
+constexpr unsigned kCapVersion3 = 0x20080522;
 
 [[noreturn]] void exit_group(int code) {
     for (;;) sys(kExitGroup, code);
@@ -68,6 +77,38 @@ long parse_fd(const char* s, const char** end) {
     while (*p >= '0' && *p <= '9' && v < (1 << 20)) v = v * 10 + (*p++ - '0');
     *end = p;
     return p == s ? -1 : v;
+}
+
+// Hex digits at s up to a ',' or the end; `end` is left after the separator. Sets ok.
+unsigned long long parse_hex(const char* s, const char** end, bool* ok) {
+    unsigned long long v = 0;
+    const char* p = s;
+    for (;; ++p) {
+        char c = *p;
+        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (d < 0) break;
+        v = v << 4 | static_cast<unsigned>(d);
+    }
+    *ok = *ok && p != s && p - s <= 16 && (*p == ',' || *p == 0);
+    *end = *p == ',' ? p + 1 : p;
+    return v;
+}
+
+// The k directive: capset to effective E, permitted E|A, inheritable I, then ambient A.
+bool restore_caps(const char* spec) {
+    bool ok = true;
+    const char* p = spec;
+    unsigned long long e = parse_hex(p, &p, &ok), i = parse_hex(p, &p, &ok), a = parse_hex(p, &p, &ok);
+    if (!ok || *p) return false;
+    unsigned hdr[2] = {kCapVersion3, 0};
+    unsigned long long perm = e | a;
+    unsigned data[6] = {static_cast<unsigned>(e), static_cast<unsigned>(perm), static_cast<unsigned>(i),
+                        static_cast<unsigned>(e >> 32), static_cast<unsigned>(perm >> 32), static_cast<unsigned>(i >> 32)};
+    if (sys(kCapset, reinterpret_cast<long>(hdr), reinterpret_cast<long>(data)) != 0) return false;
+    if (sys(kPrctl, kPrCapAmbient, kAmbientClearAll) != 0) return false;
+    for (long cap = 0; cap < 64; ++cap)
+        if ((a >> cap & 1) && sys(kPrctl, kPrCapAmbient, kAmbientRaise, cap) != 0) return false;
+    return true;
 }
 
 struct PollFd {
@@ -118,6 +159,13 @@ extern "C" [[noreturn]] void husk_exec_main(long* sp) {
     for (; i < argc; ++i) {
         const char* a = argv[i];
         if (a[0] == '-' && a[1] == '-' && a[2] == 0) break;
+        if (a[0] == 'k') {
+            if (!restore_caps(a + 1)) {
+                put(2, "husk-exec: restoring the capabilities failed\n", 45);
+                exit_group(127);
+            }
+            continue;
+        }
         const char* rest;
         long fd = parse_fd(a + 1, &rest);
         if (fd < 0) exit_group(127);

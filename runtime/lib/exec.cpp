@@ -142,7 +142,7 @@ Started start(const Options& opt) {
                     if (::setsid() < 0) throw_errno("setsid");
                     if (p.terminal) {
                         UniqueFd slave = console::create_and_send(console_sock.get(), p.console_size);
-                        console::attach(slave.get());
+                        console::attach(slave.get(), p.user.uid);
                     }
                     const exec_stub::Stub stub =
                         exec_stub::make(cfg.linux && cfg.linux->seccomp ? &*cfg.linux->seccomp : nullptr);

@@ -5,6 +5,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 
 #include "error.hpp"
@@ -87,6 +88,13 @@ int exec(const Stub& stub, const std::string& path, const std::vector<std::strin
     for (int fd : handoff.close_at_exec)
         if (!keep('c', fd)) return errno;
     if (handoff.report_fd >= 0 && !keep('e', handoff.report_fd)) return errno;
+    if (handoff.caps) {
+        char k[64];
+        std::snprintf(k, sizeof k, "k%llx,%llx,%llx", static_cast<unsigned long long>((*handoff.caps)[0]),
+                      static_cast<unsigned long long>((*handoff.caps)[1]),
+                      static_cast<unsigned long long>((*handoff.caps)[2]));
+        args.push_back(k);
+    }
     args.push_back("--");
     args.push_back(path);
     args.insert(args.end(), argv.begin(), argv.end());

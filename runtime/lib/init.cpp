@@ -134,10 +134,12 @@ void run_steps(const Context& ctx) {
                                 : ctx.no_pivot ? rootfs::Entry::MoveRoot
                                                : rootfs::Entry::PivotRoot);
     rootfd.reset();
+    // Before anything may make the root read-only.
+    process::create_cwd(p);
     if (p.terminal) {
         UniqueFd slave = console::create_and_send(ctx.console_fd, p.console_size);
         rootfs::bind_console(slave.get());
-        console::attach(slave.get());
+        console::attach(slave.get(), p.user.uid);
     }
     rootfs::finish(c);
     if (!c.hostname.empty() && ::sethostname(c.hostname.data(), c.hostname.size()) != 0) throw_errno("hostname: sethostname");
