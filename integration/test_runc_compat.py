@@ -245,6 +245,127 @@ def test_the_terminal_belongs_to_the_process_user(husk, tmp_path):
         husk.cmd("delete", "-f", cid)
 
 
+def test_tmpfs_without_mode_keeps_the_covered_directorys_mode(husk):
+    """As runc: a tmpfs over an existing directory takes its mode, setuid/setgid included; one on
+    a new directory is tmpfs' 1777. An explicit mode= is kept (runc overrides it: README)."""
+    def conf(cfg):
+        cfg["mounts"] += [{"destination": d, "type": "tmpfs", "source": "tmpfs", "options": o}
+                          for d, o in (("/covered", ["nosuid"]), ("/explicit", ["mode=755", "ro"]), ("/new", []))]
+    b = husk.bundle(["stat", "-c", "%a %n", "/covered", "/explicit", "/new"], conf)
+    for d, mode in (("covered", 0o6750), ("explicit", 0o700)):
+        os.mkdir(os.path.join(b, "rootfs", d))
+        os.chmod(os.path.join(b, "rootfs", d), mode)
+    r = husk.run_output(b)
+    assert (r.returncode, r.stdout) == (0, "6750 /covered\n755 /explicit\n1777 /new\n"), r.stderr
+
+
+def test_a_new_network_namespace_has_lo_up(husk):
+    r = husk.run_output(husk.bundle(["cat", "/sys/class/net/lo/flags"]))
+    assert r.returncode == 0, r.stderr
+    assert int(r.stdout, 16) & 0x1, r.stdout  # IFF_UP
+
+
+NSPROC = r"""
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+static void put(const char *f, const char *s) { int fd = open(f, O_WRONLY); if (fd >= 0) { write(fd, s, strlen(s)); close(fd); } }
+int main(void) {
+    char map[64];
+    unsigned u = geteuid(), g = getegid();
+    if (unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID) != 0) { printf("unshare: %s\n", strerror(errno)); return 1; }
+    put("/proc/self/setgroups", "deny");
+    snprintf(map, sizeof map, "0 %u 1", u); put("/proc/self/uid_map", map);
+    snprintf(map, sizeof map, "0 %u 1", g); put("/proc/self/gid_map", map);
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (mkdir("/tmp/p", 0755) != 0) { printf("mkdir: %s\n", strerror(errno)); return 1; }
+        if (mount("proc", "/tmp/p", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0) { printf("mount proc: %s\n", strerror(errno)); return 1; }
+        printf("mount proc: ok\n");
+        return 0;
+    }
+    int st; waitpid(pid, &st, 0);
+    return WEXITSTATUS(st);
+}
+"""
+
+
+def writable_userns(cfg):
+    new_userns(cfg)
+    cfg["root"]["readonly"] = False
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc is needed to build the probe program")
+def test_no_pivot_in_a_user_namespace_leaves_no_whole_proc_behind(husk, tmp_path):
+    """With --no-pivot the host's mounts stay in the container's mount namespace, under the moved
+    rootfs. A process that makes a user namespace of its own may mount procfs where a whole one
+    is visible there: the host's must not count (runc unmounts or covers it), so the mount is
+    refused as with pivot_root."""
+    src = tmp_path / "nsproc.c"
+    src.write_text(NSPROC)
+    probe = tmp_path / "nsproc"
+    subprocess.run(["gcc", "-static", "-O2", "-o", str(probe), str(src)], check=True, capture_output=True)
+    for flags in (["--no-pivot"], []):
+        b = userns_bundle(husk, ["/nsproc"], writable_userns)
+        shutil.copy(probe, os.path.join(b, "rootfs", "nsproc"))
+        r = husk.cmd("run", *flags, "-b", b, husk.new_id())
+        assert r.stdout == "mount proc: Operation not permitted\n", (flags, r.stdout, r.stderr)
+    # Without a user namespace --no-pivot still works (the host's /proc is unmounted there).
+    r = husk.cmd("run", "--no-pivot", "-b", husk.bundle(["cat", "/proc/self/comm"]), husk.new_id())
+    assert (r.returncode, r.stdout) == (0, "cat\n"), r.stderr
+
+
+def test_a_read_only_dev_gets_its_devices_first(husk):
+    """As runc: a read-only /dev from the config is made read-only once /dev/pts, the devices and
+    the console are in it."""
+    def conf(cfg):
+        for m in cfg["mounts"]:
+            if m["destination"] == "/dev":
+                m["options"].append("ro")
+    r = husk.run_output(husk.bundle(["sh", "-c", "ls /dev/pts/ptmx /dev/null >/dev/null && echo ok; touch /dev/x"], conf))
+    assert r.stdout == "ok\n", r.stderr
+    assert "Read-only file system" in r.stderr, r.stderr
+
+
+def test_a_bind_source_the_mapped_root_cannot_reach(husk, tmp_path):
+    """In a user namespace, the container's root may be unable to reach a bind source (here
+    under a 0700 directory of the host's root). runc opens sources before entering the namespace;
+    husk does the same, so the bind works, for a directory and a file."""
+    private = tmp_path / "private"
+    (private / "data").mkdir(parents=True)
+    (private / "data" / "f").write_text("reached\n")
+    os.chmod(private, 0o700)
+
+    def conf(cfg):
+        new_userns(cfg)
+        cfg["mounts"] += [{"destination": "/mnt/data", "type": "bind", "source": str(private / "data"),
+                           "options": ["rbind", "ro"]},
+                          {"destination": "/mnt/file", "type": "bind", "source": str(private / "data" / "f"),
+                           "options": ["bind"]}]
+    b = userns_bundle(husk, ["sh", "-c", "cat /mnt/data/f /mnt/file; touch /mnt/data/x"], conf)
+    os.makedirs(os.path.join(b, "rootfs", "mnt", "data"))  # the mapped root cannot make them
+    open(os.path.join(b, "rootfs", "mnt", "file"), "w").close()
+    r = husk.run_output(b)
+    assert r.stdout == "reached\nreached\n", r.stderr
+    assert "Read-only file system" in r.stderr  # the bind's own options still apply
+
+
+def test_device_paths_with_a_trailing_slash_or_missing_parents(husk):
+    def conf(cfg):
+        cfg["linux"]["devices"] = [{"path": "/dev/trail/", "type": "c", "major": 1, "minor": 3, "fileMode": 0o666},
+                                   {"path": "/dev/sub/dir/null2", "type": "c", "major": 1, "minor": 3}]
+    r = husk.run_output(husk.bundle(["stat", "-c", "%F %t:%T %n", "/dev/trail", "/dev/sub/dir/null2"], conf))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "character special file 1:3 /dev/trail\ncharacter special file 1:3 /dev/sub/dir/null2\n"
+
+
 # --- hooks -----------------------------------------------------------------------------------
 
 def test_a_failing_poststart_hook_fails_start_and_removes_the_container(husk, tmp_path):

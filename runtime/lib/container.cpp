@@ -461,6 +461,10 @@ Created create(const CreateOptions& opt) {
 
     rec.pid = pid;
     if (use_cgroups) rec.cgroup = cg.save();
+    if ((plan.new_user() || plan.joined(CLONE_NEWUSER)) && (plan.new_flags & CLONE_NEWNS)) {
+        for (auto& [index, fd] : rootfs::open_bind_sources(config, rootfs, pid))
+            unix_socket::send_fd(parent_sock.get(), fd.get(), std::string(1, init::kBindSource) + std::to_string(index));
+    }
     try {
         send_msg(parent_sock.get(), init::kGo);
     } catch (const Error&) {

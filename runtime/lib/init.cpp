@@ -13,6 +13,7 @@
 
 #include <linux/keyctl.h>
 
+#include <cstdlib>
 #include <memory>
 
 #include "console.hpp"
@@ -20,6 +21,7 @@
 #include "exec_stub.hpp"
 #include "fs.hpp"
 #include "hooks.hpp"
+#include "net_devices.hpp"
 #include "process_setup.hpp"
 #include "rootfs.hpp"
 #include "unix_socket.hpp"
@@ -58,6 +60,24 @@ void write_sysctls(const spec::Config& c) {
     }
 }
 
+// Until kGo: the bind sources the parent opened for us (see rootfs::open_bind_sources).
+std::map<size_t, UniqueFd> receive_bind_sources(const Context& ctx) {
+    std::map<size_t, UniqueFd> out;
+    for (;;) {
+        std::string msg;
+        UniqueFd fd;
+        try {
+            fd = unix_socket::recv_fd(ctx.sync_fd, &msg);
+        } catch (const std::exception& e) {
+            throw Error(std::string("sync with parent: ") + e.what());
+        }
+        if (msg.empty()) throw Error("the parent husk process went away");
+        if (msg[0] == kGo) return out;
+        if (msg[0] != kBindSource || !fd) throw Error(std::string("unexpected sync message '") + msg[0] + "'");
+        out.emplace(std::strtoul(msg.c_str() + 1, nullptr, 10), std::move(fd));
+    }
+}
+
 // The parent sends the notify fd to the seccomp agent; the container must not keep it.
 void hand_over_notify_fd(const Context& ctx, UniqueFd fd) {
     unix_socket::send_fd(ctx.sync_fd, fd.get(), std::string(1, kSeccompFd));
@@ -93,7 +113,7 @@ void run_steps(const Context& ctx) {
     // A directory of the host's cgroup tree: nothing of the container may ever reach it.
     if (ctx.cgroup_fd >= 0) ::close(ctx.cgroup_fd);
     if (!ctx.user_joined) ns::join(*ctx.ns, true);
-    expect(ctx.sync_fd, kGo);
+    std::map<size_t, UniqueFd> bind_sources = receive_bind_sources(ctx);
     bool in_user_ns = ctx.ns->new_user() || ctx.ns->joined(CLONE_NEWUSER);
     if (in_user_ns) {
         // Become the namespace's root so that mounts and devices belong to it.
@@ -101,6 +121,7 @@ void run_steps(const Context& ctx) {
         if (::setresuid(0, 0, 0) != 0) throw_errno("setuid 0 in the user namespace");
     }
     ns::join(*ctx.ns, false);
+    if (ctx.ns->new_flags & CLONE_NEWNET) net_devices::bring_up_loopback();
     if (ctx.join_cgroup_ns && ::unshare(CLONE_NEWCGROUP) != 0) throw_errno("create cgroup namespace");
     if (c.linux && c.linux->find_namespace("time") && c.linux->find_namespace("time")->path.empty())
         ns::enter_new_time_ns(c.linux->time_offsets);
@@ -119,7 +140,7 @@ void run_steps(const Context& ctx) {
     if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) throw_errno("prctl(PR_SET_DUMPABLE)");
 
     bool own_mnt = (ctx.ns->new_flags & CLONE_NEWNS) || ctx.ns->joined(CLONE_NEWNS);
-    rootfs::Setup setup{c, ctx.rootfs, ctx.cgroup, in_user_ns, own_mnt, ctx.idmapped};
+    rootfs::Setup setup{c, ctx.rootfs, ctx.cgroup, in_user_ns, own_mnt, ctx.idmapped, &bind_sources};
     UniqueFd rootfd = rootfs::prepare(setup);
     // The parent runs prestart/createRuntime now and sends the state the container's own hooks
     // get; with no hooks at all there is nothing to wait for.
@@ -130,9 +151,9 @@ void run_steps(const Context& ctx) {
         state = expect(ctx.sync_fd, kHooksDone);
     }
     hooks::run_all("createContainer", c.hooks.create_container, state, &stub);
-    rootfs::enter(rootfd.get(), !own_mnt ? rootfs::Entry::Chroot
-                                : ctx.no_pivot ? rootfs::Entry::MoveRoot
-                                               : rootfs::Entry::PivotRoot);
+    rootfs::enter(rootfd.get(),
+                  !own_mnt ? rootfs::Entry::Chroot : ctx.no_pivot ? rootfs::Entry::MoveRoot : rootfs::Entry::PivotRoot,
+                  ctx.rootfs);
     rootfd.reset();
     // Before anything may make the root read-only.
     process::create_cwd(p);
