@@ -368,6 +368,48 @@ def test_device_paths_with_a_trailing_slash_or_missing_parents(husk):
 
 # --- hooks -----------------------------------------------------------------------------------
 
+def test_hook_environment_and_cwd(husk, tmp_path):
+    """A hook without "env" gets the runtime's environment (its PATH finds the caller's
+    programs), one with "env": [] nothing; createContainer hooks run in the rootfs."""
+    out = tmp_path / "out"
+    b = husk.bundle(["true"])
+    cfg = read_config(b)
+    cfg["hooks"] = {
+        "prestart": [{"path": "/bin/sh", "args": ["sh", "-c", f'echo "prestart PATH=$PATH" >> {out}']},
+                     {"path": "/bin/sh", "args": ["sh", "-c", f'echo "empty env=$(env | grep -c .)" >> {out}'],
+                      "env": []}],
+        "createContainer": [{"path": "/bin/sh", "args": ["sh", "-c", f'echo "createContainer cwd=$(pwd)" >> {out}']}],
+    }
+    write_config(b, cfg)
+    env = dict(os.environ, PATH="/husk-test-path:/usr/sbin:/usr/bin:/sbin:/bin")
+    r = husk.cmd("run", "-b", b, husk.new_id(), env=env)
+    assert r.returncode == 0, r.stderr
+    lines = out.read_text().splitlines()
+    assert lines[0] == "prestart PATH=/husk-test-path:/usr/sbin:/usr/bin:/sbin:/bin"
+    assert lines[1] == "empty env=1"  # sh itself sets PWD
+    assert lines[2] == "createContainer cwd=" + os.path.realpath(os.path.join(b, "rootfs"))
+
+
+def test_hooks_get_stdio_only(husk, tmp_path):
+    """As runc's: fds 0-2, whatever the caller passed to husk or husk holds itself. Each hook
+    execs ls on its own fds: 0-2, and 3 that ls opens to read the directory."""
+    b = husk.bundle(["true"])
+    cfg = read_config(b)
+    cfg["root"]["readonly"] = False  # for the startContainer hook's answer
+    probe = 'exec ls /proc/self/fd > {dir}/fds.$0'
+    cfg["hooks"] = {k: [{"path": "/bin/sh", "args": ["sh", "-c", probe.format(dir=tmp_path), k]}]
+                    for k in ("prestart", "createRuntime", "createContainer", "poststart", "poststop")}
+    cfg["hooks"]["startContainer"] = [{"path": "/bin/sh", "args": ["sh", "-c", probe.format(dir=""), "startContainer"]}]
+    write_config(b, cfg)
+    r = subprocess.run(["sh", "-c", 'exec "$@" 7</ 8</', "sh", HUSK, "--root", husk.root, "run", "-b", b,
+                        husk.new_id()], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    for hook in ("prestart", "createRuntime", "createContainer", "poststart", "poststop", "startContainer"):
+        where = os.path.join(b, "rootfs") if hook == "startContainer" else str(tmp_path)
+        with open(os.path.join(where, "fds." + hook)) as f:
+            assert f.read().split() == ["0", "1", "2", "3"], hook
+
+
 def test_a_failing_poststart_hook_fails_start_and_removes_the_container(husk, tmp_path):
     log = tmp_path / "poststop"
     b = husk.bundle(["sleep", "1000"])

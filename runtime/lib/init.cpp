@@ -150,7 +150,11 @@ void run_steps(const Context& ctx) {
         send(ctx.sync_fd, kRunHooks);
         state = expect(ctx.sync_fd, kHooksDone);
     }
-    hooks::run_all("createContainer", c.hooks.create_container, state, &stub);
+    if (!c.hooks.create_container.empty()) {
+        // As runc: in the rootfs, which is not / yet (the old root is still there for them).
+        if (::fchdir(rootfd.get()) != 0) throw_errno("chdir to rootfs for the createContainer hooks");
+        hooks::run_all("createContainer", c.hooks.create_container, state, &stub, &p.env);
+    }
     rootfs::enter(rootfd.get(),
                   !own_mnt ? rootfs::Entry::Chroot : ctx.no_pivot ? rootfs::Entry::MoveRoot : rootfs::Entry::PivotRoot,
                   ctx.rootfs);
@@ -191,7 +195,7 @@ void run_steps(const Context& ctx) {
         char byte;
         if (::read(ctx.fifo_fd, &byte, 1) < 0) throw_errno("read exec.fifo");
         // Left open until the program's execve: its closing tells `start` that execve happened.
-        hooks::run_all("startContainer", c.hooks.start_container, state, &stub);
+        hooks::run_all("startContainer", c.hooks.start_container, state, &stub, &p.env);
     };
     process::launch(p, launch);
 }
