@@ -431,6 +431,38 @@ def test_a_failing_poststart_hook_fails_start_and_removes_the_container(husk, tm
     assert husk.state(cid) is None and not cgroup_dirs_named(cid)
 
 
+# --- seccomp and sysctls -----------------------------------------------------------------------
+
+def notify_profile(names, listener):
+    return {"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": listener,
+            "syscalls": [{"names": names, "action": "SCMP_ACT_NOTIFY"}]}
+
+
+def test_seccomp_notify_on_write_is_refused(husk, tmp_path):
+    listener = str(tmp_path / "agent.sock")
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.bind(listener)
+    s.listen(1)
+    try:
+        def conf(cfg):
+            cfg["linux"]["seccomp"] = notify_profile(["mkdir", "write"], listener)
+        cid = husk.new_id()
+        r = husk.cmd("create", "-b", husk.bundle(["true"], conf), cid)
+        assert r.returncode == 1 and "SCMP_ACT_NOTIFY cannot be used for the write syscall" in r.stderr, r.stderr
+        assert husk.state(cid) is None
+    finally:
+        s.close()
+
+
+def test_seccomp_missing_listener_in_runcs_words(husk, tmp_path):
+    def conf(cfg):
+        cfg["linux"]["seccomp"] = notify_profile(["mkdir"], str(tmp_path / "nobody.sock"))
+    cid = husk.new_id()
+    r = husk.cmd("create", "-b", husk.bundle(["true"], conf), cid)
+    assert r.returncode == 1 and "failed to connect with seccomp agent" in r.stderr, r.stderr
+    assert husk.state(cid) is None
+
+
 # --- output formats --------------------------------------------------------------------------
 
 def test_events_objects_in_runcs_field_order(husk):
