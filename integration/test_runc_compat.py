@@ -463,6 +463,27 @@ def test_seccomp_missing_listener_in_runcs_words(husk, tmp_path):
     assert husk.state(cid) is None
 
 
+def test_sysctls_of_namespaces_the_container_does_not_own_are_refused(husk):
+    with open("/proc/sys/net/ipv4/ip_forward") as f:
+        host_value = f.read().strip()  # the value it already has, should this ever go through
+    cases = [({"kernel.hostname": "x"}, None, "kernel.hostname"),
+             ({"net.ipv4.ip_forward": host_value}, "/proc/self/ns/net", "net.ipv4.ip_forward"),
+             ({"kernel.shmmni": "4096"}, None, "kernel.shmmni")]
+    for sysctl, netns, name in cases:
+        def conf(cfg):
+            cfg["linux"]["sysctl"] = sysctl
+            if netns:
+                for n in cfg["linux"]["namespaces"]:
+                    if n["type"] == "network":
+                        n["path"] = netns
+            if name == "kernel.shmmni":
+                cfg["linux"]["namespaces"] = [n for n in cfg["linux"]["namespaces"] if n["type"] != "ipc"]
+        cid = husk.new_id()
+        r = husk.cmd("create", "-b", husk.bundle(["true"], conf), cid)
+        assert r.returncode == 1 and "linux.sysctl" in r.stderr and name in r.stderr, (sysctl, r.stderr)
+        assert husk.state(cid) is None
+
+
 # --- output formats --------------------------------------------------------------------------
 
 def test_events_objects_in_runcs_field_order(husk):

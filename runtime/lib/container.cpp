@@ -74,22 +74,39 @@ std::string resolve_rootfs(const std::string& bundle, const spec::Root& root) {
     return real;
 }
 
-// Only sysctls that belong to a namespace the container has its own of may be set.
+// Whether the container gets a namespace of this type that is not husk's own: a new one, or
+// one joined by path that is another (a pod's). Joining husk's own would set the host's value.
+bool owns_namespace(const spec::Linux& l, const char* type) {
+    const spec::Namespace* n = l.find_namespace(type);
+    if (!n) return false;
+    if (n->path.empty()) return true;
+    struct stat theirs, ours;
+    if (::stat(n->path.c_str(), &theirs) != 0) return true;  // ns::plan names the bad path
+    std::string own = std::string("/proc/self/ns/") + ns::proc_name(type);
+    return ::stat(own.c_str(), &ours) != 0 || theirs.st_ino != ours.st_ino || theirs.st_dev != ours.st_dev;
+}
+
+// As runc: only sysctls of a namespace the container owns may be set, and kernel.hostname not
+// at all (the config's hostname field says it).
 void validate_sysctls(const spec::Config& c) {
     if (!c.linux) return;
-    auto has_ns = [&](const char* type) { return c.linux->find_namespace(type) != nullptr; };
     for (const auto& [key, value] : c.linux->sysctl) {
-        bool ok = false;
-        if (key.rfind("kernel.msg", 0) == 0 || key == "kernel.sem" || key.rfind("kernel.shm", 0) == 0 ||
-            key.rfind("fs.mqueue.", 0) == 0)
-            ok = has_ns("ipc");
-        else if (key.rfind("net.", 0) == 0)
-            ok = has_ns("network");
-        else if (key == "kernel.hostname" || key == "kernel.domainname")
-            ok = has_ns("uts");
-        if (!ok) throw Error("linux.sysctl: \"" + key + "\" is not in a namespace of the container's own");
         if (key.find("..") != std::string::npos || key.find('/') != std::string::npos)
             throw Error("linux.sysctl: invalid key \"" + key + "\"");
+        if (key == "kernel.hostname")
+            throw Error("linux.sysctl: \"kernel.hostname\" is not allowed: it conflicts with the hostname field");
+        const char* ns = nullptr;
+        if (key.rfind("kernel.msg", 0) == 0 || key == "kernel.sem" || key.rfind("kernel.shm", 0) == 0 ||
+            key.rfind("fs.mqueue.", 0) == 0)
+            ns = "ipc";
+        else if (key.rfind("net.", 0) == 0)
+            ns = "network";
+        else if (key == "kernel.domainname")
+            ns = "uts";
+        if (!ns) throw Error("linux.sysctl: \"" + key + "\" is not in a separate kernel namespace");
+        if (!owns_namespace(*c.linux, ns))
+            throw Error("linux.sysctl: \"" + key + "\" is not in a namespace of the container's own (needs a " +
+                        ns + " namespace other than the host's)");
     }
 }
 
