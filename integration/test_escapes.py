@@ -329,3 +329,91 @@ def test_concurrent_forced_deletes_both_succeed(husk):
         results = [(p.wait(timeout=30), p.stderr.read()) for p in procs]
         assert all(rc == 0 for rc, _ in results), results
         assert husk.state(cid) is None
+
+
+def test_proc_writes_are_not_redirected_by_a_fake_proc(husk, tmp_path):
+    """CVE-2025-52881 class: init writes sysctls and oom_score_adj before the container's own
+    /proc exists, through whatever /proc its mount namespace has. Joining a mount namespace
+    whose /proc is a tmpfs of plain files, those writes must reach the kernel, not the files."""
+    holder = subprocess.Popen(
+        ["unshare", "-m", "--propagation", "private", "sh", "-c",
+         "mount -t tmpfs fake /proc && mkdir -p /proc/sys/net/ipv4 /proc/self && "
+         "echo untouched > /proc/sys/net/ipv4/ip_forward && echo untouched > /proc/self/oom_score_adj && "
+         "echo ready && exec sleep 1000"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        # Held open now: the container's pivot_root in that namespace moves the holder's root.
+        fake = f"/proc/{holder.pid}/root/proc"
+        fakes = [open(f"{fake}/sys/net/ipv4/ip_forward"), open(f"{fake}/self/oom_score_adj")]
+
+        def conf(cfg):
+            for n in cfg["linux"]["namespaces"]:
+                if n["type"] == "mount":
+                    n["path"] = f"/proc/{holder.pid}/ns/mnt"
+            cfg["linux"]["sysctl"] = {"net.ipv4.ip_forward": "1"}
+            cfg["process"]["oomScoreAdj"] = 321
+
+        r = husk.run_output(husk.bundle(["sh", "-c", "cat /proc/sys/net/ipv4/ip_forward /proc/self/oom_score_adj"],
+                                        conf))
+        for f in fakes:
+            f.seek(0)
+            assert f.read().strip() == "untouched", "a write went to the fake /proc"
+            f.close()
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.split() == ["1", "321"], r.stdout
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_only_procfs_may_be_mounted_at_proc(husk, tmp_path):
+    """A tmpfs with options, or a bind of a plain directory, at /proc would take the place of the
+    procfs that writes and masks rely on."""
+    for mount in ({"destination": "/proc", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid"]},
+                  {"destination": "/proc", "type": "bind", "source": str(tmp_path), "options": ["rbind"]},
+                  {"destination": "/proc", "type": "none", "source": str(tmp_path), "options": ["bind"]}):
+        def conf(cfg, mount=mount):
+            cfg["mounts"] = [m for m in cfg["mounts"] if m["destination"] != "/proc"] + [mount]
+
+        refused(husk, husk.bundle(["true"], conf), "/proc", "proc")
+
+
+def test_the_hosts_procfs_may_be_bound_at_proc(husk):
+    def conf(cfg):
+        cfg["mounts"] = [m for m in cfg["mounts"] if m["destination"] != "/proc"]
+        cfg["mounts"].append({"destination": "/proc", "type": "bind", "source": "/proc", "options": ["rbind"]})
+        cfg["linux"]["maskedPaths"] = []
+        cfg["linux"]["readonlyPaths"] = []
+
+    r = husk.run_output(husk.bundle(["sh", "-c", "test -e /proc/self/status && echo ok"], conf))
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
+
+
+def test_a_symlinked_dev_console_is_not_followed(husk, tmp_path):
+    """CVE-2025-52565 class: the console's pty is bound over /dev/console itself, never over
+    what a symlink there names (a /dev from the rootfs is the image's)."""
+    from test_hooks_console_errors import ConsoleSocket
+
+    def conf(cfg):
+        cfg["process"]["terminal"] = True
+        cfg["mounts"] = [m for m in cfg["mounts"] if m["destination"] not in ("/dev", "/dev/shm", "/dev/mqueue")]
+
+    b = husk.bundle(["sh", "-c", "stat -c %F /target"], conf)
+    rootfs = os.path.join(b, "rootfs")
+    with open(os.path.join(rootfs, "target"), "w") as f:
+        f.write("plain file\n")
+    os.symlink("/target", os.path.join(rootfs, "dev", "console"))
+    sock = str(tmp_path / "console.sock")
+    cs = ConsoleSocket(sock)
+    try:
+        cid = husk.new_id()
+        r = husk.cmd("create", "--console-socket", sock, "-b", b, cid)
+        mounted_over_target = False
+        if r.returncode == 0:
+            pid = husk.state(cid)["pid"]
+            with open(f"/proc/{pid}/mountinfo") as f:
+                mounted_over_target = any(line.split()[4] == "/target" for line in f)
+        assert not mounted_over_target, "the console was bound over the symlink's target"
+        assert r.returncode == 1 and "/dev/console" in r.stderr, r.stderr
+    finally:
+        cs.close()

@@ -90,21 +90,23 @@ def test_no_capabilities_config_gives_an_empty_non_root_process(husk):
 
 def test_bounding_set_does_not_trust_the_containers_proc(husk, tmp_path):
     """The bounding set is dropped after pivot_root, where /proc is the container's: one that
-    claims cap_last_cap is 0 (a bind mount from the bundle) must not shrink what is dropped."""
-    fake = tmp_path / "fakeproc"
-    (fake / "sys" / "kernel").mkdir(parents=True)
-    (fake / "sys" / "kernel" / "cap_last_cap").write_text("0\n")
-
+    claims cap_last_cap is 0 (the image's own /proc directory, with no procfs mounted over it,
+    since only a procfs may be mounted at /proc) must not shrink what is dropped."""
     def mutate(cfg):
-        for m in cfg["mounts"]:
-            if m["destination"] == "/proc":
-                m.update(type="bind", source=str(fake), options=["rbind", "ro"])
+        cfg["mounts"] = [m for m in cfg["mounts"] if m["destination"] != "/proc"]
         cfg["linux"]["maskedPaths"] = []
         cfg["linux"]["readonlyPaths"] = []
         cfg["process"]["capabilities"] = {"bounding": ["CAP_KILL"], "effective": ["CAP_KILL"],
                                           "permitted": ["CAP_KILL"]}
-    _, pid = started(husk, ["sleep", "1000"], mutate)
-    assert proc_status(pid)["CapBnd"] == mask(["CAP_KILL"])
+
+    cid = husk.new_id()
+    b = husk.bundle(["sleep", "1000"], mutate)
+    fake = os.path.join(b, "rootfs", "proc", "sys", "kernel")
+    os.makedirs(fake)
+    with open(os.path.join(fake, "cap_last_cap"), "w") as f:
+        f.write("0\n")
+    husk.cmd("run", "-d", "-b", b, cid, check=True)
+    assert proc_status(husk.state(cid)["pid"])["CapBnd"] == mask(["CAP_KILL"])
 
 
 def test_unknown_capability_is_an_error_naming_the_field(husk):

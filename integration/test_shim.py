@@ -419,6 +419,54 @@ def test_killed_shim_is_cleaned_up_by_containerd(ctd):
         ctd.ctr("container", "delete", cid)
 
 
+@pytest.mark.parametrize("step", ["create", "start", "exec"])
+def test_shim_killed_mid_call_is_cleaned_up_by_containerd(ctd, tmp_path, step):
+    """The shim dies in the middle of a Create, Start or Exec (killed right after husk did its
+    part): containerd's cleanup (`containerd-shim-husk-v2 delete`, then task and container
+    delete) leaves no husk state, process, mount or cgroup of the container."""
+    wrapper = tmp_path / "husk-then-kill-shim"
+    wrapper.write_text(f'#!/bin/sh\n"{HUSK}" "$@"; rc=$?\n'
+                       f'for a in "$@"; do [ "$a" = {step} ] && kill -9 $PPID; done\nexit $rc\n')
+    wrapper.chmod(0o755)
+    cfg = tmp_path / "husk.toml"
+    cfg.write_text(f'BinaryName = "{wrapper}"\n')
+    cid = new_id()
+    run = ["run", "-d", "--runtime", RUNTIME, "--runtime-config-path", str(cfg), IMAGE, cid, "sleep", "1000"]
+    try:
+        r = ctd.ctr(*run)
+        if step == "exec":
+            assert r.returncode == 0, r.stderr
+            r = ctd.ctr("task", "exec", "--exec-id", "e1", cid, "true")
+        assert r.returncode != 0, "the call that killed its shim succeeded"
+        ctd.ctr("task", "kill", "-s", "SIGKILL", cid)
+        wait_for(lambda: ctd.ctr("task", "delete", cid).returncode == 0 or
+                 cid not in ctd.ctr("task", "ls", "-q").stdout.split(), timeout=15)
+        ctd.ctr("container", "delete", cid)
+        state = f"/run/containerd/husk/{ctd.ns}/{cid}"
+        assert wait_for(lambda: not os.path.exists(state), timeout=15), f"husk state left: {os.listdir(state)}"
+        assert wait_for(lambda: not live_pids_in_cgroup(cid), timeout=15), "container processes left"
+        assert not [d for d in os.listdir("/sys/fs/cgroup")
+                    if os.path.isdir(f"/sys/fs/cgroup/{d}/{ctd.ns}/{cid}")], "cgroups left"
+        with open("/proc/self/mountinfo") as f:
+            assert not [l for l in f if cid in l], "mounts left"
+    finally:
+        ctd.ctr("task", "kill", "-s", "SIGKILL", cid)
+        ctd.ctr("task", "delete", cid)
+        ctd.ctr("container", "delete", cid)
+
+
+def live_pids_in_cgroup(name):
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cgroup") as f:
+                if any(line.rstrip("\n").endswith("/" + name) for line in f):
+                    found.append(pid)
+        except OSError:
+            pass
+    return found
+
+
 def test_terminal_run(ctd):
     # ctr -t needs a terminal on its own stdin: give it one with script(1).
     if not shutil.which("script"):

@@ -1,10 +1,18 @@
 #!/bin/sh
-# Installs the Debian 12 packages husk needs to build and test (only those missing).
+# Installs the Debian 12 packages husk needs (only those missing).
+#   tests/install-deps.sh --build-only   what building husk and the shim and running a container need
+#   tests/install-deps.sh                that, plus what the tests need (unit and integration tests,
+#                                        the gRPC shim, man/completion checks, the .deb build)
 set -eu
-pkgs="meson ninja-build pkg-config g++ git nlohmann-json3-dev libseccomp-dev libcap-ng-dev doctest-dev
-      busybox-static python3-pytest iproute2 util-linux procps podman conmon docker.io
-      protobuf-compiler libprotobuf-dev libgrpc++-dev protobuf-compiler-grpc containerd umoci
-      python3-grpcio"
+build="meson ninja-build pkg-config g++ git nlohmann-json3-dev libseccomp-dev libcap-ng-dev
+       protobuf-compiler libprotobuf-dev busybox-static python3"
+tests="doctest-dev python3-pytest iproute2 util-linux procps podman conmon docker.io containerd umoci
+       python3-grpcio libgrpc++-dev protobuf-compiler-grpc man-db zsh fish debhelper dpkg-dev"
+case ${1:-} in
+  --build-only) pkgs=$build ;;
+  "") pkgs="$build $tests" ;;
+  *) echo "usage: $0 [--build-only]" >&2; exit 2 ;;
+esac
 missing=""
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

@@ -1,11 +1,15 @@
 #!/bin/bash
-# Every test of husk: installs what is missing, builds, runs the doctest unit tests and the
-# pytest integration tests (real containers, as root), and ends with "N passed, M failed".
+# Every test of husk: installs what is missing, builds, runs the doctest unit tests, the pytest
+# integration tests (real containers, as root) and the packaging tests (man pages, completion,
+# meson install, the .deb build), and ends with "N passed, M failed".
 set -u -o pipefail
 cd "$(dirname "$0")/.."
 tests/install-deps.sh || { echo "0 passed, 1 failed"; exit 1; }
 if [ ! -f build/build.ninja ]; then
   meson setup build >/dev/null || { echo "0 passed, 1 failed"; exit 1; }
+elif [ ! -d build/tests/unit ]; then
+  # Configured before doctest was installed (install-deps.sh --build-only): find it now.
+  meson setup --reconfigure build >/dev/null || { echo "0 passed, 1 failed"; exit 1; }
 fi
 ninja -C build || { echo "0 passed, 1 failed"; exit 1; }
 
@@ -22,9 +26,9 @@ for t in build/tests/unit/*-unit build/tests/unit/*/*-unit; do
   passed=$((passed + p)); failed=$((failed + ${f:-0})); skipped=$((skipped + ${s:-0}))
 done
 
-echo "== integration"
+echo "== integration and packaging"
 log=$(mktemp)
-/usr/bin/python3 -m pytest -p no:cacheprovider -q -rs integration "$@" 2>&1 | tee "$log"
+/usr/bin/python3 -m pytest -p no:cacheprovider -q -rs integration tests/packaging "$@" 2>&1 | tee "$log"
 summary=$(grep -E '[0-9]+ (passed|failed|skipped|errors?|deselected).* in [0-9.]+s' "$log" | tail -n 1)
 for kind in passed failed skipped error errors; do
   n=$(echo "$summary" | grep -oE "[0-9]+ $kind" | grep -oE '^[0-9]+' || true)

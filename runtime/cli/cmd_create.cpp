@@ -14,13 +14,14 @@ bool Globals::rootless_mode() const {
 
 void add_create_flags(Args& a, container::CreateOptions& opt) {
     opt.bundle = ".";
-    a.value({"bundle", "b"}, &opt.bundle);
-    a.value({"console-socket"}, &opt.console_socket);
-    a.value({"pid-file"}, &opt.pid_file);
-    a.value({"pidfd-socket"}, &opt.pidfd_socket);
-    a.boolean({"no-pivot"}, &opt.no_pivot);
-    a.boolean({"no-new-keyring"}, &opt.no_new_keyring);
-    a.integer({"preserve-fds"}, &opt.preserve_fds);
+    a.value({"bundle", "b"}, &opt.bundle, "DIR",
+            "the bundle: config.json and the rootfs (default: the current directory)");
+    a.value({"console-socket"}, &opt.console_socket, "PATH", "unix socket to send the terminal's master fd to");
+    a.value({"pid-file"}, &opt.pid_file, "PATH", "write the host pid of the container's init to PATH");
+    a.value({"pidfd-socket"}, &opt.pidfd_socket, "PATH", "unix socket to send a pidfd of the container's init to");
+    a.boolean({"no-pivot"}, &opt.no_pivot, "move the rootfs onto / instead of pivot_root (a rootfs on a ramdisk)");
+    a.boolean({"no-new-keyring"}, &opt.no_new_keyring, "keep the caller's session keyring instead of a new one");
+    a.integer({"preserve-fds"}, &opt.preserve_fds, "N", "pass N more fds, from fd 3 on, to the container's process");
 }
 
 int cmd_create(const Globals& g, std::vector<std::string> argv) {
@@ -29,8 +30,7 @@ int cmd_create(const Globals& g, std::vector<std::string> argv) {
     add_create_flags(a, opt);
     auto pos = a.parse();
     if (a.help())
-        return print_usage("create [-b BUNDLE] [--console-socket PATH] [--pid-file PATH] [--no-pivot] "
-                           "[--no-new-keyring] [--preserve-fds N] CONTAINER-ID",
+        return print_usage(a, "create [options] CONTAINER-ID",
                            "Create a container; it waits for `husk start` to run its process.");
     expect_args("create", pos, 1, 1);
     if (g.systemd_cgroup) throw Error("--systemd-cgroup: the systemd cgroup driver is not supported yet");

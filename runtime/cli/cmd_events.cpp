@@ -61,11 +61,11 @@ int cmd_events(const Globals& g, std::vector<std::string> argv) {
     bool stats_once = false;
     std::string interval = "5s";
     Args a(std::move(argv));
-    a.boolean({"stats"}, &stats_once);
-    a.value({"interval"}, &interval);
+    a.boolean({"stats"}, &stats_once, "print one stats event and exit");
+    a.value({"interval"}, &interval, "DURATION", "time between stats events (default 5s; also 500ms, 1m30s)");
     auto pos = a.parse();
     if (a.help())
-        return print_usage("events [--stats] [--interval 5s] CONTAINER-ID",
+        return print_usage(a, "events [options] CONTAINER-ID",
                            "Print the container's resource usage and OOM events as JSON lines.");
     expect_args("events", pos, 1, 1);
     const std::string& id = pos[0];

@@ -47,40 +47,38 @@ int cmd_exec(const Globals& g, std::vector<std::string> argv) {
     bool tty = false, detach = false, no_new_privs = false;
     Args a(std::move(argv));
     a.flags_before_args();
-    a.value({"process", "p"}, &process_file);
-    a.boolean({"tty", "t"}, &tty);
-    a.boolean({"detach", "d"}, &detach);
-    a.value({"console-socket"}, &opt.console_socket);
-    a.value({"pid-file"}, &opt.pid_file);
-    a.repeated({"env", "e"}, &env);
-    a.value({"cwd"}, &cwd);
-    a.value({"user", "u"}, &user);
-    a.repeated({"additional-gids", "g"}, &gids);
-    a.repeated({"cap", "c"}, &caps);
-    a.boolean({"no-new-privs"}, &no_new_privs);
-    a.value({"apparmor"}, &apparmor);
-    a.value({"process-label"}, &label);
-    a.integer({"preserve-fds"}, &opt.preserve_fds);
-    a.value({"cgroup"}, &opt.cgroup);
-    a.boolean({"ignore-paused"}, &opt.ignore_paused);
-    a.value({"pidfd-socket"}, &opt.pidfd_socket);
+    a.value({"process", "p"}, &process_file, "FILE", "run the runtime-spec process in FILE (JSON) instead of COMMAND");
+    a.boolean({"tty", "t"}, &tty, "give the process a terminal");
+    a.boolean({"detach", "d"}, &detach, "return once the process runs instead of waiting for it");
+    a.value({"console-socket"}, &opt.console_socket, "PATH", "unix socket to send the terminal's master fd to");
+    a.value({"pid-file"}, &opt.pid_file, "PATH", "write the host pid of the process to PATH");
+    a.repeated({"env", "e"}, &env, "KEY=VALUE", "set an environment variable (repeatable)");
+    a.value({"cwd"}, &cwd, "DIR", "working directory in the container");
+    a.value({"user", "u"}, &user, "UID[:GID]", "run as this numeric user and group");
+    a.repeated({"additional-gids", "g"}, &gids, "GID", "add a supplementary group (repeatable)");
+    a.repeated({"cap", "c"}, &caps, "CAP", "add a capability, e.g. CAP_NET_ADMIN (repeatable)");
+    a.boolean({"no-new-privs"}, &no_new_privs, "set no_new_privs: execve cannot gain privileges");
+    a.value({"apparmor"}, &apparmor, "PROFILE", "run under this AppArmor profile");
+    a.value({"process-label"}, &label, "LABEL", "run with this SELinux process label");
+    a.integer({"preserve-fds"}, &opt.preserve_fds, "N", "pass N more fds, from fd 3 on, to the process");
+    a.value({"cgroup"}, &opt.cgroup, "[CTRL:]PATH", "run in this sub-cgroup of the container's cgroup");
+    a.boolean({"ignore-paused"}, &opt.ignore_paused, "run the process even if the container is paused");
+    a.value({"pidfd-socket"}, &opt.pidfd_socket, "PATH", "unix socket to send a pidfd of the process to");
     auto pos = a.parse();
     if (a.help())
-        return print_usage("exec [-t] [-d] [-p FILE] [-e K=V] [--cwd DIR] [-u UID[:GID]] [-g GID] [-c CAP] "
-                           "[--console-socket PATH] [--pid-file PATH] [--preserve-fds N] [--cgroup PATH] "
-                           "[--ignore-paused] CONTAINER-ID [COMMAND [ARGS...]]",
+        return print_usage(a, "exec [options] CONTAINER-ID [COMMAND [ARGS...]]",
                            "Run a process inside a running container.");
-    if (pos.empty()) throw Error("\"exec\" requires a container id");
+    if (pos.empty()) throw UsageError("\"exec\" requires a container id");
     // As runc: once the command line is understood, every failure to start the process exits
     // 255, so that a caller can tell it from the status of a process that ran.
     try {
         opt.root = g.root;
         opt.id = pos[0];
         if (!process_file.empty()) {
-            if (pos.size() > 1) throw Error("exec: give either --process or a command, not both");
+            if (pos.size() > 1) throw UsageError("exec: give either --process or a command, not both");
             opt.process = spec::parse_process(fs::read_file(process_file));
         } else {
-            if (pos.size() < 2) throw Error("exec: a command is required (or --process FILE)");
+            if (pos.size() < 2) throw UsageError("exec: a command is required (or --process FILE)");
             opt.process = exec::config_process(opt.root, opt.id);
             opt.process.args.assign(pos.begin() + 1, pos.end());
             opt.process.terminal = tty;
@@ -118,6 +116,8 @@ int cmd_exec(const Globals& g, std::vector<std::string> argv) {
         int code = supervise(s.pid, s.pidfd.get(), s.console_master.get(), sigfd);
         ::close(sigfd);
         return code;
+    } catch (const UsageError&) {
+        throw;
     } catch (const std::exception& e) {
         log::error(e.what());
         return 255;

@@ -18,7 +18,7 @@ namespace husk::cli {
 int cmd_features(const Globals&, std::vector<std::string> argv) {
     Args a(std::move(argv));
     auto pos = a.parse();
-    if (a.help()) return print_usage("features", "Print the features husk supports as JSON.");
+    if (a.help()) return print_usage(a, "features", "Print the features husk supports as JSON.");
     expect_args("features", pos, 0, 0);
     using ojson = nlohmann::ordered_json;
     ojson f;

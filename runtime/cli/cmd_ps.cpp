@@ -42,11 +42,11 @@ int cmd_ps(const Globals& g, std::vector<std::string> argv) {
     std::string format = "table";
     Args a(std::move(argv));
     a.flags_before_args();
-    a.value({"format", "f"}, &format);
+    a.value({"format", "f"}, &format, "FORMAT", "table (ps output) or json (the host pids; default table)");
     auto pos = a.parse();
-    if (a.help()) return print_usage("ps [-f table|json] CONTAINER-ID [ps options]", "List the container's processes.");
+    if (a.help()) return print_usage(a, "ps [options] CONTAINER-ID [PS-OPTIONS...]", "List the container's processes.");
     expect_args("ps", pos, 1, SIZE_MAX);
-    if (format != "table" && format != "json") throw Error("--format: invalid format \"" + format + "\" (table or json)");
+    if (format != "table" && format != "json") throw UsageError("--format: invalid format \"" + format + "\" (table or json)");
     std::vector<pid_t> pids;
     {
         ContainerDir dir = ContainerDir::open(g.root, pos[0]);

@@ -25,15 +25,15 @@ int cmd_run(const Globals& g, std::vector<std::string> argv) {
     bool detach = false, keep = false;
     Args a(std::move(argv));
     add_create_flags(a, opt);
-    a.boolean({"detach", "d"}, &detach);
-    a.boolean({"keep"}, &keep);
+    a.boolean({"detach", "d"}, &detach, "return once the container runs instead of waiting for it");
+    a.boolean({"keep"}, &keep, "do not delete the container when it exits (not with --detach)");
     auto pos = a.parse();
     if (a.help())
-        return print_usage("run [-b BUNDLE] [-d] [--keep] [--console-socket PATH] [--pid-file PATH] CONTAINER-ID",
+        return print_usage(a, "run [options] CONTAINER-ID",
                            "Create and start a container; in the foreground, wait for it and exit with its status.");
     expect_args("run", pos, 1, 1);
     if (g.systemd_cgroup) throw Error("--systemd-cgroup: the systemd cgroup driver is not supported yet");
-    if (detach && keep) throw Error("--keep cannot be used with --detach");
+    if (detach && keep) throw UsageError("--keep cannot be used with --detach");
     opt.root = g.root;
     opt.rootless = g.rootless_mode();
     opt.id = pos[0];

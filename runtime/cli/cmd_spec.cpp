@@ -77,10 +77,10 @@ int cmd_spec(const Globals&, std::vector<std::string> argv) {
     std::string bundle;
     bool rootless = false;
     Args a(std::move(argv));
-    a.value({"bundle", "b"}, &bundle);
-    a.boolean({"rootless"}, &rootless);
+    a.value({"bundle", "b"}, &bundle, "DIR", "write DIR/config.json (default: the current directory)");
+    a.boolean({"rootless"}, &rootless, "a config for a user other than root (user namespace, no cgroup limits)");
     auto pos = a.parse();
-    if (a.help()) return print_usage("spec [-b BUNDLE] [--rootless]", "Write a default config.json.");
+    if (a.help()) return print_usage(a, "spec [options]", "Write a default config.json.");
     expect_args("spec", pos, 0, 0);
     std::string path = (bundle.empty() ? std::string(".") : bundle) + "/config.json";
     if (fs::exists(path)) throw Error("File " + path + " exists. Remove it first");

@@ -13,7 +13,7 @@ namespace husk::cli {
 int cmd_state(const Globals& g, std::vector<std::string> argv) {
     Args a(std::move(argv));
     auto pos = a.parse();
-    if (a.help()) return print_usage("state CONTAINER-ID", "Print the container's state as JSON.");
+    if (a.help()) return print_usage(a, "state CONTAINER-ID", "Print the container's state as JSON.");
     expect_args("state", pos, 1, 1);
     std::printf("%s\n", spec::state_to_runc_json(container::state(g.root, pos[0])).c_str());
     return 0;
@@ -23,12 +23,12 @@ int cmd_list(const Globals& g, std::vector<std::string> argv) {
     std::string format = "table";
     bool quiet = false;
     Args a(std::move(argv));
-    a.value({"format", "f"}, &format);
-    a.boolean({"quiet", "q"}, &quiet);
+    a.value({"format", "f"}, &format, "FORMAT", "table or json (default table)");
+    a.boolean({"quiet", "q"}, &quiet, "print the container ids only");
     auto pos = a.parse();
-    if (a.help()) return print_usage("list [-f table|json] [-q]", "List containers.");
+    if (a.help()) return print_usage(a, "list [options]", "List containers.");
     expect_args("list", pos, 0, 0);
-    if (format != "table" && format != "json") throw Error("--format: invalid format \"" + format + "\" (table or json)");
+    if (format != "table" && format != "json") throw UsageError("--format: invalid format \"" + format + "\" (table or json)");
     auto states = container::list(g.root);
     if (quiet) {
         for (auto& s : states) std::printf("%s\n", s.id.c_str());

@@ -89,26 +89,29 @@ spec::Resources from_flags(const Flags& f) {
 int cmd_update(const Globals& g, std::vector<std::string> argv) {
     Flags f;
     Args a(std::move(argv));
-    a.value({"resources", "r"}, &f.resources);
-    a.value({"blkio-weight"}, &f.blkio_weight);
-    a.value({"cpu-period"}, &f.cpu_period);
-    a.value({"cpu-quota"}, &f.cpu_quota);
-    a.value({"cpu-burst"}, &f.cpu_burst);
-    a.value({"cpu-share", "cpu-shares"}, &f.cpu_shares);
-    a.value({"cpu-rt-period"}, &f.cpu_rt_period);
-    a.value({"cpu-rt-runtime"}, &f.cpu_rt_runtime);
-    a.value({"cpuset-cpus"}, &f.cpuset_cpus);
-    a.value({"cpuset-mems"}, &f.cpuset_mems);
-    a.value({"cpu-idle"}, &f.cpu_idle);
-    a.value({"kernel-memory"}, &f.kernel_memory);
-    a.value({"kernel-memory-tcp"}, &f.kernel_memory_tcp);
-    a.value({"memory"}, &f.memory);
-    a.value({"memory-reservation"}, &f.memory_reservation);
-    a.value({"memory-swap"}, &f.memory_swap);
-    a.value({"pids-limit"}, &f.pids_limit);
+    a.value({"resources", "r"}, &f.resources, "FILE",
+            "a LinuxResources JSON (- for stdin); the other flags are ignored");
+    a.value({"blkio-weight"}, &f.blkio_weight, "N", "block IO weight, 10 to 1000");
+    a.value({"cpu-period"}, &f.cpu_period, "US", "CPU CFS period in microseconds");
+    a.value({"cpu-quota"}, &f.cpu_quota, "US", "CPU CFS quota per period in microseconds (-1: none)");
+    a.value({"cpu-burst"}, &f.cpu_burst, "US", "CPU CFS burst in microseconds");
+    a.value({"cpu-share", "cpu-shares"}, &f.cpu_shares, "N", "CPU shares (relative weight; cpu.weight on cgroup v2)");
+    a.value({"cpu-rt-period"}, &f.cpu_rt_period, "US", "realtime period in microseconds (cgroup v1 only)");
+    a.value({"cpu-rt-runtime"}, &f.cpu_rt_runtime, "US",
+            "realtime runtime per period in microseconds (cgroup v1 only)");
+    a.value({"cpuset-cpus"}, &f.cpuset_cpus, "LIST", "CPUs the container may use (0-3,5)");
+    a.value({"cpuset-mems"}, &f.cpuset_mems, "LIST", "memory nodes the container may use (0-1)");
+    a.value({"cpu-idle"}, &f.cpu_idle, "0|1", "1: schedule the container as SCHED_IDLE (cgroup v2)");
+    a.value({"kernel-memory"}, &f.kernel_memory, "SIZE", "kernel memory limit (v1; ignored with a warning where none)");
+    a.value({"kernel-memory-tcp"}, &f.kernel_memory_tcp, "SIZE",
+            "kernel TCP buffer limit (v1; ignored with a warning where none)");
+    a.value({"memory"}, &f.memory, "SIZE", "memory limit: bytes, or 512k, 64m, 1.5g (-1: none)");
+    a.value({"memory-reservation"}, &f.memory_reservation, "SIZE", "memory soft limit");
+    a.value({"memory-swap"}, &f.memory_swap, "SIZE", "memory plus swap limit (-1: unlimited swap)");
+    a.value({"pids-limit"}, &f.pids_limit, "N", "maximum number of tasks (-1: none)");
     auto pos = a.parse();
     if (a.help())
-        return print_usage("update [-r FILE|-] [--memory SIZE] [--cpu-quota N] ... CONTAINER-ID",
+        return print_usage(a, "update [options] CONTAINER-ID",
                            "Update the cgroup resources of a container (runc's flags, or a LinuxResources JSON).");
     expect_args("update", pos, 1, 1);
     spec::Resources r;

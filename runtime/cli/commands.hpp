@@ -26,7 +26,12 @@ struct CommandInfo {
     const char* name;
     Command run;
     const char* summary;
+    // Needs the kernel features husk creates processes with (checked from uname() first).
+    bool needs_kernel;
 };
+
+// Every command, in the order `husk --help` lists them.
+const std::vector<CommandInfo>& commands();
 
 int cmd_create(const Globals&, std::vector<std::string>);
 int cmd_run(const Globals&, std::vector<std::string>);
@@ -43,12 +48,25 @@ int cmd_features(const Globals&, std::vector<std::string>);
 int cmd_update(const Globals&, std::vector<std::string>);
 int cmd_ps(const Globals&, std::vector<std::string>);
 int cmd_events(const Globals&, std::vector<std::string>);
+int cmd_checkpoint(const Globals&, std::vector<std::string>);
+int cmd_restore(const Globals&, std::vector<std::string>);
 
 class Args;
 // The flags `create` and `run` share.
 void add_create_flags(Args& a, container::CreateOptions& opt);
 
-// Prints "Usage: husk <usage>" and the summary, for --help.
-int print_usage(const char* usage, const char* summary);
+// The global flags (before the command name), and the values of them main uses itself.
+struct GlobalFlags {
+    std::string root;
+    std::string criu;  // accepted for runc compatibility, ignored
+    bool version = false;
+};
+void add_global_flags(Args& a, Globals& g, GlobalFlags& f);
+
+std::string global_help();   // husk --help
+std::string version_text();  // husk --version
+
+// Prints usage_text() (usage, summary and the flags of a), for a command's --help.
+int print_usage(const Args& a, const char* usage, const char* summary);
 
 }  // namespace husk::cli

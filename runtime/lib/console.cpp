@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -33,6 +35,11 @@ Socket open_socket(const std::string& console_socket, bool foreground) {
 UniqueFd create_and_send(int socket_fd, const std::optional<spec::ConsoleSize>& size) {
     UniqueFd master(::open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC));
     if (!master) throw_errno("open /dev/ptmx in the container (is /dev/pts mounted?)");
+    // The peer comes from the master itself (TIOCGPTPEER), never by a /dev/pts/N path that the
+    // container's mounts could point elsewhere (CVE-2025-52565); the master must be a ptmx.
+    struct stat st;
+    if (::fstat(master.get(), &st) != 0 || !S_ISCHR(st.st_mode) || major(st.st_rdev) != 5 || minor(st.st_rdev) != 2)
+        throw Error("/dev/ptmx in the container is not the pty multiplexer");
     int unlock = 0;
     if (::ioctl(master.get(), TIOCSPTLCK, &unlock) != 0) throw_errno("unlock pty");
     UniqueFd slave(::ioctl(master.get(), TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC));

@@ -23,6 +23,7 @@
 #include "hooks.hpp"
 #include "net_devices.hpp"
 #include "process_setup.hpp"
+#include "procfs.hpp"
 #include "rootfs.hpp"
 #include "unix_socket.hpp"
 
@@ -51,12 +52,11 @@ std::string expect(int fd, char type) {
     return std::string(buf.get() + 1, n - 1);
 }
 
-void write_sysctls(const spec::Config& c) {
-    if (!c.linux) return;
+void write_sysctls(int proc, const spec::Config& c) {
     for (const auto& [key, value] : c.linux->sysctl) {
-        std::string file = "/proc/sys/";
+        std::string file = "sys/";
         for (char ch : key) file += ch == '.' ? '/' : ch;
-        fs::write_file(file, value, O_WRONLY);
+        procfs::write(proc, file, value, "linux.sysctl: " + key);
     }
 }
 
@@ -131,8 +131,12 @@ void run_steps(const Context& ctx) {
         // A denied keyctl (seccomp, old kernels) is no reason to fail, as with runc.
         ::syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name.c_str());
     }
-    write_sysctls(c);
-    process::set_oom_score_adj(p);
+    if ((c.linux && !c.linux->sysctl.empty()) || p.oom_score_adj) {
+        UniqueFd proc = procfs::root();
+        if (c.linux) write_sysctls(proc.get(), c);
+        if (p.oom_score_adj)
+            procfs::write(proc.get(), "self/oom_score_adj", std::to_string(*p.oom_score_adj), "process.oomScoreAdj");
+    }
     const exec_stub::Stub stub = exec_stub::make(c.linux && c.linux->seccomp ? &*c.linux->seccomp : nullptr);
     // Until it execs, this process is husk's image and /proc/self/exe is husk's binary: keep
     // other processes of the container from reaching it (CVE-2019-5736). After the last write

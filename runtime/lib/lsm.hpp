@@ -19,10 +19,6 @@ bool selinux_enabled();
 // runtime-tools set one unconditionally).
 void validate(const spec::Config& c);
 
-// Opens /proc/thread-self/<name> for writing, refusing anything that is not procfs reached
-// without crossing a mount (a bind mount over the attr file, a fake /proc).
-UniqueFd open_proc_attr(const std::string& name);
-
 // The exec-time labels (AppArmor "exec <profile>", the SELinux exec context): each attr file
 // opened now, written by the exec stub so that the label applies to the program's execve.
 std::vector<std::pair<UniqueFd, std::string>> exec_labels(const spec::Process& p);

@@ -8,6 +8,7 @@
 
 #include "error.hpp"
 #include "fs.hpp"
+#include "procfs.hpp"
 
 namespace husk::ns {
 
@@ -129,7 +130,10 @@ void enter_new_time_ns(const std::map<std::string, spec::TimeOffset>& offsets) {
     std::string text;
     for (auto& [clock, off] : offsets)
         text += clock + " " + std::to_string(off.secs) + " " + std::to_string(off.nanosecs) + "\n";
-    if (!text.empty()) fs::write_file("/proc/self/timens_offsets", text, O_WRONLY);
+    if (!text.empty()) {
+        UniqueFd proc = procfs::root();
+        procfs::write(proc.get(), "self/timens_offsets", text, "linux.timeOffsets");
+    }
     UniqueFd fd(::open("/proc/self/ns/time_for_children", O_RDONLY | O_CLOEXEC));
     if (!fd || ::setns(fd.get(), CLONE_NEWTIME) != 0) throw_errno("enter time namespace");
 }

@@ -23,11 +23,6 @@
 
 namespace husk::process {
 
-void set_oom_score_adj(const spec::Process& p) {
-    if (!p.oom_score_adj) return;
-    fs::write_file("/proc/self/oom_score_adj", std::to_string(*p.oom_score_adj), O_WRONLY);
-}
-
 void set_rlimits(const spec::Process& p) {
     static const std::map<std::string, int> kinds = {
         {"RLIMIT_AS", RLIMIT_AS},         {"RLIMIT_CORE", RLIMIT_CORE},       {"RLIMIT_CPU", RLIMIT_CPU},

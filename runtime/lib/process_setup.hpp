@@ -13,7 +13,6 @@
 
 namespace husk::process {
 
-void set_oom_score_adj(const spec::Process& p);
 void set_rlimits(const spec::Process& p);
 // setgroups/setresgid/setresuid with capabilities kept as configured.
 void switch_user(const spec::Process& p);

@@ -22,6 +22,7 @@
 #include "mount_options.hpp"
 #include "namespaces.hpp"
 #include "process_util.hpp"
+#include "procfs.hpp"
 
 namespace husk::rootfs {
 namespace {
@@ -97,12 +98,14 @@ bool is_dir(const std::string& path) {
     return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-// runc's rule against procfs write redirection: only a few /proc files may be mounted over.
-void check_proc_destination(const spec::Mount& m, const std::string& dest) {
+// Against procfs write redirection: only a procfs goes at /proc (a new one, or a bind of one:
+// checked on the mount itself, see require_procfs_mount), and over /proc/* only the few files
+// runc allows (lxcfs-style tools).
+void check_proc_destination(const spec::Mount& m, bool bind, const std::string& dest) {
     if (dest != "/proc" && dest.rfind("/proc/", 0) != 0) return;
     if (dest == "/proc") {
-        if (m.type != "proc" && m.type != "bind" && m.options.empty())
-            throw Error("mount " + dest + ": only a proc filesystem may be mounted at /proc");
+        if (!bind && m.type != "proc")
+            throw Error("mount " + dest + ": only a proc filesystem may be mounted at /proc, not \"" + m.type + "\"");
         return;
     }
     static const char* allowed[] = {"/proc/cpuinfo", "/proc/diskstats", "/proc/meminfo", "/proc/stat",
@@ -234,11 +237,18 @@ bool dev_readonly(const spec::Config& c) {
     return false;
 }
 
+void require_procfs_mount(int mfd, const std::string& dest) {
+    if (dest != "/proc") return;
+    struct statfs sfs;
+    if (::fstatfs(mfd, &sfs) != 0) throw_errno("mount " + dest);
+    if (sfs.f_type != PROC_SUPER_MAGIC) throw Error("mount " + dest + ": a bind at /proc must be of a proc filesystem");
+}
+
 void do_mount(int rootfd, size_t index, const spec::Mount& m, const Setup& s) {
     std::string dest = fs::clean("/" + m.destination);
-    check_proc_destination(m, dest);
     mounts::Options o = mounts::parse(m.options);
     bool bind = o.bind || m.type == "bind";
+    check_proc_destination(m, bind, dest);
     if (m.type == "cgroup" && !bind) {
         mount_cgroup(rootfd, dest, o, s.cgroup);
         return;
@@ -259,12 +269,14 @@ void do_mount(int rootfd, size_t index, const spec::Mount& m, const Setup& s) {
     if (dest == "/dev" && !bind) o.readonly = false;
     UniqueFd target = fs::mkdir_all_in_root(rootfd, dest, kind);
     if (s.idmapped && s.idmapped->count(index)) {
+        require_procfs_mount(s.idmapped->at(index).get(), dest);
         attach(s.idmapped->at(index).get(), target.get(), dest);
         return;
     }
     UniqueFd mfd;
     if (bind) {
         mfd = opened ? clone_tree(opened->get(), o.recursive, dest) : make_bind(source, o.recursive, dest);
+        require_procfs_mount(mfd.get(), dest);
         uint64_t set = o.attr_set | (o.readonly ? MOUNT_ATTR_RDONLY : 0);
         uint64_t clr = o.attr_clr;
         set_attrs(mfd.get(), set, clr, false, dest);
@@ -371,7 +383,8 @@ unsigned long propagation_flag(const std::string& p) {
 // Whether the mount with this id (statx's stx_mnt_id) is shared, from /proc/self/mountinfo:
 // the optional fields between the mount options and " - " hold "shared:N" for one.
 bool mount_is_shared(uint64_t mnt_id) {
-    std::string info = fs::read_file("/proc/self/mountinfo");
+    UniqueFd proc = procfs::root();
+    std::string info = procfs::read(proc.get(), "thread-self/mountinfo");
     std::string id = std::to_string(mnt_id) + " ";
     for (size_t pos = 0; pos < info.size();) {
         size_t end = std::min(info.find('\n', pos), info.size());
@@ -531,7 +544,8 @@ UniqueFd prepare(const Setup& s) {
         if (::mount(nullptr, "/", nullptr, root_prop, nullptr) != 0) throw_errno("set propagation of /");
         // The container's own mounts must not reach it: the rootfs bind, which all of them
         // sit under, lands on the mount that holds the rootfs, so that one is kept to itself.
-        make_private_if_shared(s.rootfs);
+        // After a recursive slave or private `/` (the default) no mount is shared any more.
+        if ((root_prop & MS_SHARED) || !(root_prop & MS_REC)) make_private_if_shared(s.rootfs);
     }
     // pivot_root needs the rootfs to be a mount point, and so does a read-only root.
     if ((s.own_mount_ns || c.root.readonly) &&
@@ -650,6 +664,12 @@ void bind_console(int slave_fd) {
     if (f >= 0) ::close(f);
     UniqueFd target(::open("/dev/console", O_PATH | O_NOFOLLOW | O_CLOEXEC));
     if (!target) throw_errno("open /dev/console");
+    // The pty goes over this very inode, which must be a plain file or a device node: never a
+    // symlink's target, nor a directory standing in for it (CVE-2025-52565).
+    struct stat st;
+    if (::fstat(target.get(), &st) != 0) throw_errno("stat /dev/console");
+    if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode))
+        throw Error("/dev/console in the container is not a file or a device: refusing to bind the console over it");
     UniqueFd mfd(::open_tree(slave_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH));
     if (!mfd) throw_errno("bind console");
     attach(mfd.get(), target.get(), "/dev/console");

@@ -2,6 +2,7 @@
 // list parsers behind execCPUAffinity and memoryPolicy.
 #include <doctest/doctest.h>
 
+#include <fcntl.h>
 #include <sys/statfs.h>
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include "config.hpp"
 #include "error.hpp"
 #include "lsm.hpp"
+#include "procfs.hpp"
 #include "scheduling.hpp"
 #include "security.hpp"
 
@@ -84,11 +86,16 @@ TEST_CASE("LSM settings on a host without them") {
     if (!lsm::apparmor_enabled()) CHECK(validate_error(R"(,"apparmorProfile":"x")") == "");
 }
 
-TEST_CASE("LSM attributes are opened on the real procfs") {
-    UniqueFd fd = lsm::open_proc_attr("attr/current");
+TEST_CASE("files under /proc are opened on a procfs, never outside it") {
+    UniqueFd proc = procfs::root();
+    REQUIRE(proc);
+    UniqueFd fd = procfs::open(proc.get(), "thread-self/attr/current", O_RDONLY);
     REQUIRE(fd);
     struct statfs sfs;
     REQUIRE(::fstatfs(fd.get(), &sfs) == 0);
     CHECK(sfs.f_type == PROC_SUPER_MAGIC);
-    CHECK_THROWS_AS(lsm::open_proc_attr("../../../etc/passwd"), Error);
+    CHECK_THROWS_AS(procfs::open(proc.get(), "../../../etc/passwd", O_RDONLY), Error);
+    CHECK_THROWS_AS(procfs::open(proc.get(), "/etc/passwd", O_RDONLY), Error);
+    // A magic link out of procfs is not followed.
+    CHECK_THROWS_AS(procfs::open(proc.get(), "self/cwd/x", O_RDONLY), Error);
 }
