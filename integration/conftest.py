@@ -170,6 +170,19 @@ def host_mount_line(path):
         return [line for line in f if line.split()[4] == str(path)][-1]
 
 
+def processes_in_cgroup(name):
+    """Pids of every process in a cgroup whose last path element is `name`, in any hierarchy."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cgroup") as f:
+                if any(line.rstrip("\n").endswith("/" + name) for line in f):
+                    found.append(pid)
+        except OSError:
+            pass
+    return found
+
+
 def wait_for(pred, timeout=10, interval=0.02):
     end = time.time() + timeout
     while time.time() < end:

@@ -5,10 +5,11 @@ crashing caller would stop it at any point."""
 import collections
 import os
 import subprocess
+import time
 
 import pytest
 
-from conftest import HUSK, cgroup_dirs_named
+from conftest import HUSK, cgroup_dirs_named, processes_in_cgroup
 
 pytestmark = pytest.mark.skipif(subprocess.run(["which", "strace"], capture_output=True).returncode != 0,
                                 reason="strace is not installed")
@@ -25,21 +26,9 @@ def syscalls(trace):
     return out
 
 
-def processes_in_cgroups_named(cid):
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/cgroup") as f:
-                if any(line.rstrip("\n").endswith("/" + cid) for line in f):
-                    found.append(pid)
-        except OSError:
-            pass
-    return found
-
-
 def assert_nothing_left(husk, cid, rootfs, when):
     assert not cgroup_dirs_named(cid), f"cgroups left ({when})"
-    assert not processes_in_cgroups_named(cid), f"processes left ({when})"
+    assert not processes_in_cgroup(cid), f"processes left ({when})"
     with open("/proc/self/mountinfo") as f:
         assert rootfs not in f.read(), f"mounts left ({when})"
     assert husk.state(cid) is None, f"state left ({when})"
@@ -127,10 +116,9 @@ def test_init_does_not_outlive_a_create_killed_before_it_recorded_it(husk, tmp_p
     # The rename that makes state.json is create's last rename; creating.json's came first.
     subprocess.run(["strace", "-o", "/dev/null", "-e", "inject=rename:signal=SIGKILL:when=2",
                     HUSK, "--root", husk.root, "create", "-b", b, cid], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
-    import time
     deadline = time.time() + 5
-    while processes_in_cgroups_named(cid) and time.time() < deadline:
+    while processes_in_cgroup(cid) and time.time() < deadline:
         time.sleep(0.05)
-    assert not processes_in_cgroups_named(cid), "init outlived the create that made it"
+    assert not processes_in_cgroup(cid), "init outlived the create that made it"
     assert husk.cmd("delete", "-f", cid).returncode == 0
     assert_nothing_left(husk, cid, os.path.join(b, "rootfs"), "after delete")

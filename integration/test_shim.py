@@ -15,7 +15,7 @@ import uuid
 
 import pytest
 
-from conftest import HUSK, REPO, wait_for
+from conftest import HUSK, REPO, processes_in_cgroup, wait_for
 from containerd_env import Containerd, live_pids_mentioning
 import oci_image
 
@@ -444,27 +444,16 @@ def test_shim_killed_mid_call_is_cleaned_up_by_containerd(ctd, tmp_path, step):
         ctd.ctr("container", "delete", cid)
         state = f"/run/containerd/husk/{ctd.ns}/{cid}"
         assert wait_for(lambda: not os.path.exists(state), timeout=15), f"husk state left: {os.listdir(state)}"
-        assert wait_for(lambda: not live_pids_in_cgroup(cid), timeout=15), "container processes left"
-        assert not [d for d in os.listdir("/sys/fs/cgroup")
-                    if os.path.isdir(f"/sys/fs/cgroup/{d}/{ctd.ns}/{cid}")], "cgroups left"
-        with open("/proc/self/mountinfo") as f:
-            assert not [l for l in f if cid in l], "mounts left"
+        assert wait_for(lambda: not processes_in_cgroup(cid), timeout=15), "container processes left"
+        # containerd's cleanup (the shim's delete command) goes on after the state is gone.
+        assert wait_for(lambda: not [d for d in os.listdir("/sys/fs/cgroup")
+                                     if os.path.isdir(f"/sys/fs/cgroup/{d}/{ctd.ns}/{cid}")],
+                        timeout=15), "cgroups left"
+        assert wait_for(lambda: cid not in open("/proc/self/mountinfo").read(), timeout=15), "mounts left"
     finally:
         ctd.ctr("task", "kill", "-s", "SIGKILL", cid)
         ctd.ctr("task", "delete", cid)
         ctd.ctr("container", "delete", cid)
-
-
-def live_pids_in_cgroup(name):
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/cgroup") as f:
-                if any(line.rstrip("\n").endswith("/" + name) for line in f):
-                    found.append(pid)
-        except OSError:
-            pass
-    return found
 
 
 def test_terminal_run(ctd):

@@ -2,12 +2,14 @@
 # Installs the Debian 12 packages husk needs (only those missing).
 #   tests/install-deps.sh --build-only   what building husk and the shim and running a container need
 #   tests/install-deps.sh                that, plus what the tests need (unit and integration tests,
-#                                        the gRPC shim, man/completion checks, the .deb build)
+#                                        the gRPC shim, man/completion checks, the .deb build,
+#                                        crash injection, fuzzing)
 set -eu
 build="meson ninja-build pkg-config g++ git nlohmann-json3-dev libseccomp-dev libcap-ng-dev
        protobuf-compiler libprotobuf-dev busybox-static python3"
 tests="doctest-dev python3-pytest iproute2 util-linux procps podman conmon docker.io containerd umoci
-       python3-grpcio libgrpc++-dev protobuf-compiler-grpc man-db zsh fish debhelper dpkg-dev"
+       python3-grpcio libgrpc++-dev protobuf-compiler-grpc man-db zsh fish debhelper dpkg-dev
+       strace clang-14 libfuzzer-14-dev"
 case ${1:-} in
   --build-only) pkgs=$build ;;
   "") pkgs="$build $tests" ;;

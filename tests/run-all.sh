@@ -1,7 +1,9 @@
 #!/bin/bash
 # Every test of husk: installs what is missing, builds, runs the doctest unit tests, the pytest
 # integration tests (real containers, as root) and the packaging tests (man pages, completion,
-# meson install, the .deb build), and ends with "N passed, M failed".
+# meson install, the .deb build); then the hardening stages: the libFuzzer targets for a bounded
+# time (tests/fuzz/run.sh) and the unit and integration tests again against an ASan+UBSan build
+# (build-asan/). Ends with "N passed, M failed". HUSK_QUICK=1 skips the hardening stages.
 set -u -o pipefail
 cd "$(dirname "$0")/.."
 tests/install-deps.sh || { echo "0 passed, 1 failed"; exit 1; }
@@ -14,31 +16,72 @@ fi
 ninja -C build || { echo "0 passed, 1 failed"; exit 1; }
 
 passed=0 failed=0 skipped=0
-for t in build/tests/unit/*-unit build/tests/unit/*/*-unit; do
-  [ -x "$t" ] || continue
-  echo "== unit: $t"
-  out=$("$t" 2>&1); echo "$out" | tail -n 4
-  line=$(echo "$out" | grep 'test cases:' | tail -n 1)
-  p=$(echo "$line" | sed -n 's/.*| *\([0-9]*\) passed.*/\1/p')
-  f=$(echo "$line" | sed -n 's/.*| *\([0-9]*\) failed.*/\1/p')
-  s=$(echo "$line" | sed -n 's/.*| *\([0-9]*\) skipped.*/\1/p')
-  [ -n "$p" ] || { p=0; f=1; }
-  passed=$((passed + p)); failed=$((failed + ${f:-0})); skipped=$((skipped + ${s:-0}))
-done
 
+# unit BUILD_DIR: every doctest binary of that build.
+unit() {
+  for t in "$1"/tests/unit/*-unit "$1"/tests/unit/*/*-unit; do
+    [ -x "$t" ] || continue
+    echo "== unit: $t"
+    out=$("$t" 2>&1); echo "$out" | tail -n 4
+    line=$(echo "$out" | grep 'test cases:' | tail -n 1)
+    p=$(echo "$line" | sed -n 's/.*| *\([0-9]*\) passed.*/\1/p')
+    f=$(echo "$line" | sed -n 's/.*| *\([0-9]*\) failed.*/\1/p')
+    s=$(echo "$line" | sed -n 's/.*| *\([0-9]*\) skipped.*/\1/p')
+    [ -n "$p" ] || { p=0; f=1; }
+    passed=$((passed + p)); failed=$((failed + ${f:-0})); skipped=$((skipped + ${s:-0}))
+  done
+}
+
+# pytest ARGS...: adds pytest's counts.
+pytest() {
+  log=$(mktemp)
+  /usr/bin/python3 -m pytest -p no:cacheprovider -q -rs "$@" 2>&1 | tee "$log"
+  summary=$(grep -E '[0-9]+ (passed|failed|skipped|errors?|deselected).* in [0-9.]+s' "$log" | tail -n 1)
+  for kind in passed failed skipped error errors; do
+    n=$(echo "$summary" | grep -oE "[0-9]+ $kind" | grep -oE '^[0-9]+' || true)
+    case $kind in
+      passed) passed=$((passed + ${n:-0})) ;;
+      skipped) skipped=$((skipped + ${n:-0})) ;;
+      *) failed=$((failed + ${n:-0})) ;;
+    esac
+  done
+  [ -n "$summary" ] || failed=$((failed + 1))
+  rm -f "$log"
+}
+
+unit build
 echo "== integration and packaging"
-log=$(mktemp)
-/usr/bin/python3 -m pytest -p no:cacheprovider -q -rs integration tests/packaging "$@" 2>&1 | tee "$log"
-summary=$(grep -E '[0-9]+ (passed|failed|skipped|errors?|deselected).* in [0-9.]+s' "$log" | tail -n 1)
-for kind in passed failed skipped error errors; do
-  n=$(echo "$summary" | grep -oE "[0-9]+ $kind" | grep -oE '^[0-9]+' || true)
-  case $kind in
-    passed) passed=$((passed + ${n:-0})) ;;
-    skipped) skipped=$((skipped + ${n:-0})) ;;
-    *) failed=$((failed + ${n:-0})) ;;
-  esac
-done
-[ -n "$summary" ] || failed=$((failed + 1))
-rm -f "$log"
+pytest integration tests/packaging "$@"
+
+if [ "${HUSK_QUICK:-0}" != 1 ]; then
+  echo "== fuzzing (tests/fuzz/run.sh, ${FUZZ_SECONDS:-45} s a target)"
+  out=$(tests/fuzz/run.sh 2>&1); echo "$out"
+  passed=$((passed + $(echo "$out" | grep -c ': ok'))); failed=$((failed + $(echo "$out" | grep -c 'FAILED')))
+
+  echo "== ASan+UBSan build (build-asan): unit and integration tests"
+  if { [ -f build-asan/build.ninja ] || meson setup build-asan -Db_sanitize=address,undefined \
+         -Dbuildtype=debugoptimized >/dev/null; } && ninja -C build-asan >/dev/null; then
+    # Any report of either sanitizer fails the process that made it. The unit tests also check
+    # for leaks; the integration tests cannot: LeakSanitizer stops the world at exit with a
+    # cloned tracer, which lands in the container's pid namespace when husk joined one (setns
+    # before clone) and hangs there.
+    export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+    ASAN_OPTIONS=abort_on_error=0:detect_leaks=1 unit build-asan
+    # The files whose code paths are husk's own (lifecycle, setup, security, cgroups, exec,
+    # hooks, escapes) and the shim's; not the peers' (docker, podman, containerd's CRI) nor the
+    # strace-driven crash tests, which a sanitizer build makes too slow for CI. Not the shim's
+    # memory size either (ASan's shadow memory is most of it), nor 240 containers racing for a
+    # cgroup parent (minutes under ASan; a race test, not a memory test).
+    ASAN_OPTIONS=abort_on_error=0:detect_leaks=0 \
+      HUSK=$PWD/build-asan/runtime/husk HUSK_SHIM=$PWD/build-asan/shim/containerd-shim-husk-v2 \
+      pytest integration/test_lifecycle.py integration/test_setup.py integration/test_security.py \
+        integration/test_cgroups.py integration/test_exec.py integration/test_hooks_console_errors.py \
+        integration/test_escapes.py integration/test_shim.py integration/test_shim_protocol.py \
+        --deselect integration/test_shim.py::test_shim_stays_small_and_single_threaded \
+        --deselect integration/test_lifecycle.py::test_parallel_runs_under_one_cgroup_parent "$@"
+  else
+    echo "ASan build: FAILED"; failed=$((failed + 1))
+  fi
+fi
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

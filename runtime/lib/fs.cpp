@@ -115,6 +115,15 @@ std::string join(const std::string& a, const std::string& b) {
     return clean(a + "/" + b);
 }
 
+int openat2(int dirfd, const char* path, const open_how& how) {
+    // The kernel gives up on a lookup only when another rename or mount raced it, so another
+    // try usually succeeds; the bound is for a machine renaming without pause.
+    for (int attempt = 0;; ++attempt) {
+        int fd = static_cast<int>(::syscall(SYS_openat2, dirfd, path, &how, sizeof how));
+        if (fd >= 0 || errno != EAGAIN || attempt == 1000) return fd;
+    }
+}
+
 UniqueFd open_dir(const std::string& path) {
     UniqueFd fd(::open(path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!fd) throw_errno("open " + path);
@@ -126,7 +135,7 @@ UniqueFd open_in_root(int rootfd, const std::string& path, int flags, bool allow
     how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
     how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
     std::string rel = clean("/" + path);
-    int fd = static_cast<int>(::syscall(SYS_openat2, rootfd, rel.c_str(), &how, sizeof how));
+    int fd = openat2(rootfd, rel.c_str(), how);
     if (fd < 0) {
         if (allow_missing && errno == ENOENT) return UniqueFd();
         throw_errno("open " + rel + " in the container rootfs");
@@ -139,7 +148,7 @@ bool has_symlink_in_root(int rootfd, const std::string& path) {
     how.flags = O_PATH | O_CLOEXEC;
     how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS;
     std::string rel = clean("/" + path);
-    int fd = static_cast<int>(::syscall(SYS_openat2, rootfd, rel.c_str(), &how, sizeof how));
+    int fd = openat2(rootfd, rel.c_str(), how);
     if (fd >= 0) ::close(fd);
     return fd < 0 && errno == ELOOP;
 }

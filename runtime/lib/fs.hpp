@@ -7,7 +7,14 @@
 
 #include "unique_fd.hpp"
 
+struct open_how;
+
 namespace husk::fs {
+
+// openat2(2), asked again while it answers EAGAIN: a lookup scoped with RESOLVE_IN_ROOT or
+// RESOLVE_BENEATH that steps over ".." fails so whenever anything on the machine is renamed or
+// mounted meanwhile. Returns the fd, or -1 with errno set.
+int openat2(int dirfd, const char* path, const open_how& how);
 
 std::string read_file(const std::string& path);
 // Reads a whole file; returns false if it cannot be opened or read.

@@ -75,13 +75,15 @@ std::string format_id_map(const std::vector<spec::IdMapping>& maps) {
 }
 
 void write_id_maps(pid_t pid, const std::vector<spec::IdMapping>& uids, const std::vector<spec::IdMapping>& gids) {
-    std::string base = "/proc/" + std::to_string(pid) + "/";
+    // Through a procfs of our own, like every write under /proc (CVE-2025-52881).
+    UniqueFd proc = procfs::root();
+    std::string base = std::to_string(pid) + "/";
     // Without privilege the kernel takes one line mapping our own ids, and a gid_map only once
     // setgroups is denied in the namespace.
     bool privileged = ::geteuid() == 0;
     auto write = [&](const char* file, const std::string& text, const char* field) {
         try {
-            fs::write_file(base + file, text, O_WRONLY);
+            procfs::write(proc.get(), base + file, text, field);
         } catch (const Error& e) {
             if (privileged) throw;
             throw Error(std::string(field) + ": without root, husk can map only its own id (" +
@@ -90,7 +92,7 @@ void write_id_maps(pid_t pid, const std::vector<spec::IdMapping>& uids, const st
         }
     };
     if (!uids.empty()) write("uid_map", format_id_map(uids), "linux.uidMappings");
-    if (!privileged && !gids.empty()) fs::write_file(base + "setgroups", "deny", O_WRONLY);
+    if (!privileged && !gids.empty()) procfs::write(proc.get(), base + "setgroups", "deny", "linux.gidMappings");
     if (!gids.empty()) write("gid_map", format_id_map(gids), "linux.gidMappings");
 }
 

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "error.hpp"
+#include "fs.hpp"
 
 namespace husk::procfs {
 namespace {
@@ -40,7 +41,7 @@ UniqueFd open(int root, const std::string& rel, int flags) {
     open_how how{};
     how.flags = static_cast<uint64_t>(flags | O_CLOEXEC | O_NOFOLLOW);
     how.resolve = RESOLVE_BENEATH | RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS;
-    UniqueFd fd(static_cast<int>(::syscall(SYS_openat2, root, rel.c_str(), &how, sizeof how)));
+    UniqueFd fd(fs::openat2(root, rel.c_str(), how));
     if (!fd) throw_errno("open /proc/" + rel);
     require_procfs(fd.get(), "/proc/" + rel);
     return fd;
