@@ -8,7 +8,7 @@ _husk_container_ids() {
 
 _husk() {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
-    local commands="create start run exec state list kill delete pause resume update ps events spec features help"
+    local commands="create start run exec state list kill delete pause resume update ps events spec features checkpoint restore help"
     local global_values="--root --log --log-format --rootless --criu"
     local global_flags="--debug --systemd-cgroup --version -v --help -h"
 
@@ -64,6 +64,14 @@ _husk() {
                     --cpu-rt-period --cpu-rt-runtime --cpuset-cpus --cpuset-mems --cpu-idle --kernel-memory
                     --kernel-memory-tcp --memory --memory-reservation --memory-swap --pids-limit"
             flags=""
+            ;;
+        checkpoint)
+            values="--image-path --work-path --manage-cgroups-mode --parent-path"
+            flags="--tcp-established --ext-unix-sk --shell-job --file-locks --leave-running --pre-dump"
+            ;;
+        restore)
+            values="--image-path --work-path --manage-cgroups-mode --bundle -b --pid-file --console-socket"
+            flags="--tcp-established --ext-unix-sk --shell-job --file-locks --detach -d --no-subreaper --no-pivot"
             ;;
         start | state | pause | resume | features) values="" flags="" ;;
         help) COMPREPLY=($(compgen -W "$commands" -- "$cur")); return ;;

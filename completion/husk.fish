@@ -1,7 +1,7 @@
 # fish completion for husk(8): commands, each command's flags and their values, and container
 # ids (from `husk list -q`, under the --root given on the line).
 
-set -l husk_commands create start run exec state list kill delete pause resume update ps events spec features help
+set -l husk_commands create start run exec state list kill delete pause resume update ps events spec features checkpoint restore help
 
 function __husk_container_ids
     command -q husk; or return
@@ -50,6 +50,8 @@ complete -c husk -n "not __fish_seen_subcommand_from $husk_commands" -a ps -d 'l
 complete -c husk -n "not __fish_seen_subcommand_from $husk_commands" -a events -d "print a container's resource usage and OOM events"
 complete -c husk -n "not __fish_seen_subcommand_from $husk_commands" -a spec -d 'write a default config.json'
 complete -c husk -n "not __fish_seen_subcommand_from $husk_commands" -a features -d 'print the features husk supports'
+complete -c husk -n "not __fish_seen_subcommand_from $husk_commands" -a checkpoint -d 'not supported (no CRIU)'
+complete -c husk -n "not __fish_seen_subcommand_from $husk_commands" -a restore -d 'not supported (no CRIU)'
 complete -c husk -n "not __fish_seen_subcommand_from $husk_commands" -a help -d 'print the commands and global options'
 complete -c husk -n "__fish_seen_subcommand_from help" -a "$husk_commands"
 
@@ -119,3 +121,23 @@ complete -c husk -n "__fish_seen_subcommand_from update" -l memory -x -d 'memory
 complete -c husk -n "__fish_seen_subcommand_from update" -l memory-reservation -x -d 'memory soft limit'
 complete -c husk -n "__fish_seen_subcommand_from update" -l memory-swap -x -d 'memory plus swap limit'
 complete -c husk -n "__fish_seen_subcommand_from update" -l pids-limit -x -d 'maximum number of tasks'
+
+# checkpoint and restore: runc's flags, accepted and ignored (no CRIU).
+for c in checkpoint restore
+    complete -c husk -n "__fish_seen_subcommand_from $c" -l image-path -x -a '(__fish_complete_directories)' -d 'ignored'
+    complete -c husk -n "__fish_seen_subcommand_from $c" -l work-path -x -a '(__fish_complete_directories)' -d 'ignored'
+    complete -c husk -n "__fish_seen_subcommand_from $c" -l manage-cgroups-mode -x -d 'ignored'
+    complete -c husk -n "__fish_seen_subcommand_from $c" -l tcp-established -d 'ignored'
+    complete -c husk -n "__fish_seen_subcommand_from $c" -l ext-unix-sk -d 'ignored'
+    complete -c husk -n "__fish_seen_subcommand_from $c" -l shell-job -d 'ignored'
+    complete -c husk -n "__fish_seen_subcommand_from $c" -l file-locks -d 'ignored'
+end
+complete -c husk -n "__fish_seen_subcommand_from checkpoint" -l parent-path -x -a '(__fish_complete_directories)' -d 'ignored'
+complete -c husk -n "__fish_seen_subcommand_from checkpoint" -l leave-running -d 'ignored'
+complete -c husk -n "__fish_seen_subcommand_from checkpoint" -l pre-dump -d 'ignored'
+complete -c husk -n "__fish_seen_subcommand_from restore" -s b -l bundle -x -a '(__fish_complete_directories)' -d 'ignored'
+complete -c husk -n "__fish_seen_subcommand_from restore" -s d -l detach -d 'ignored'
+complete -c husk -n "__fish_seen_subcommand_from restore" -l pid-file -r -F -d 'ignored'
+complete -c husk -n "__fish_seen_subcommand_from restore" -l console-socket -r -F -d 'ignored'
+complete -c husk -n "__fish_seen_subcommand_from restore" -l no-subreaper -d 'ignored'
+complete -c husk -n "__fish_seen_subcommand_from restore" -l no-pivot -d 'ignored'

@@ -216,6 +216,19 @@ def test_cwd_through_a_callers_fd_is_refused(husk, tmp_path):
         assert r.returncode == 1 and "process.cwd" in r.stderr and "outside" in r.stderr, r.stderr
 
 
+def test_a_missing_cwd_through_a_callers_fd_is_not_made_on_the_host(husk, tmp_path):
+    """A cwd that does not exist is created (as runc does), but inside the root only: one under
+    /proc/self/fd/N (a caller's fd on a host directory) must not be made in that directory."""
+    host_dir = tmp_path / "host"
+    host_dir.mkdir()
+    for cwd in ("/proc/self/fd/7/made-by-container", "/proc/self/fd/7/../host/made-by-container"):
+        b = cwd_escape_bundle(husk, cwd, "/nothing")
+        r = subprocess.run(["sh", "-c", f'exec "$@" 7<{host_dir}', "sh", HUSK, "--root", husk.root, "run", "-b", b,
+                            husk.new_id()], capture_output=True, text=True, timeout=30)
+        assert os.listdir(host_dir) == [], "the container made its cwd in a host directory"
+        assert r.returncode == 1 and "process.cwd" in r.stderr, r.stderr
+
+
 def test_exec_cwd_through_a_callers_fd_is_refused(husk, tmp_path):
     marker = tmp_path / "secret"
     marker.write_text("SECRET\n")

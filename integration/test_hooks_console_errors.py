@@ -216,8 +216,9 @@ def test_bad_input_fails_cleanly(husk, tmp_path, case):
             cfg["process"]["args"] = ["/bin/does-not-exist"]
             words = ["does-not-exist"]
         elif case == "bad-cwd":
-            cfg["process"]["cwd"] = "/no/such/dir"
-            words = ["process.cwd", "/no/such/dir"]
+            # A missing cwd is made (as runc); one below a file cannot be.
+            cfg["process"]["cwd"] = "/etc/passwd/dir"
+            words = ["process.cwd", "/etc/passwd/dir"]
         elif case == "bad-rlimit":
             cfg["process"]["rlimits"] = [{"type": "RLIMIT_NOFILE", "soft": 10, "hard": 10 ** 9}]
             words = ["process.rlimits", "RLIMIT_NOFILE"]
@@ -259,6 +260,6 @@ def test_a_command_that_cannot_run_is_named_in_the_words_engines_match(husk, cmd
     running = husk.new_id()
     husk.cmd("run", "-d", "-b", husk.bundle(["sleep", "1000"]), running, check=True)
     r = husk.cmd("exec", running, cmd)
-    assert r.returncode == 1
+    assert r.returncode == 255  # exec that cannot start its process, as runc
     for w in ("process.args[0]", f'"{cmd}"', words):
         assert w in r.stderr, (w, r.stderr)

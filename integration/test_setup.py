@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from conftest import HUSK, host_mount_line, host_mounts_under, peer_group, proc_status, wait_for
+from conftest import HUSK, host_mount_line, host_mounts_under, peer_group, proc_status, read_config, wait_for, write_config
 
 
 def ns_inode(pid, name):
@@ -407,11 +407,19 @@ def test_time_namespace_offsets(husk):
     assert 864000 <= inside - host < 864000 + 60
 
 
-def test_a_waiting_init_does_not_expose_the_husk_binary(husk):
+@pytest.mark.parametrize("waits_in", ["stub", "husk"])
+def test_a_waiting_init_does_not_expose_the_husk_binary(husk, waits_in):
     """CVE-2019-5736: a process sharing the pid namespace must not reach husk's binary through
-    /proc/<init>/exe while init (still husk's memory image) waits for start."""
+    /proc/<init>/exe while init waits for start. Init waits in the exec stub (its exe the sealed
+    stub: that may be read, not written), or with startContainer hooks to run after the wait,
+    in husk's image, which is not dumpable: its exe cannot be opened."""
     cid = husk.new_id()
-    husk.cmd("create", "-b", husk.bundle(["sleep", "100"]), cid, check=True)
+    b = husk.bundle(["sleep", "100"])
+    if waits_in == "husk":
+        cfg = read_config(b)
+        cfg["hooks"] = {"startContainer": [{"path": "/bin/true"}]}
+        write_config(b, cfg)
+    husk.cmd("create", "-b", b, cid, check=True)
     pid = husk.state(cid)["pid"]
 
     def join_pid_ns(cfg):
@@ -419,9 +427,15 @@ def test_a_waiting_init_does_not_expose_the_husk_binary(husk):
             if n["type"] == "pid":
                 n["path"] = f"/proc/{pid}/ns/pid"
 
-    r = husk.run_output(husk.bundle(["sh", "-c", "cat /proc/1/exe > /dev/null && echo READ || echo denied"],
-                                    join_pid_ns))
-    assert r.stdout.strip() == "denied", r.stdout + r.stderr
+    script = ("if n=$(wc -c < /proc/1/exe); then echo read $n; else echo denied; fi; "
+              "{ echo x >> /proc/1/exe; } 2>/dev/null && echo WROTE || echo unwritable")
+    r = husk.run_output(husk.bundle(["sh", "-c", script], join_pid_ns))
+    read, written = r.stdout.split("\n")[:2]
+    assert written == "unwritable", r.stdout + r.stderr
+    if waits_in == "husk":
+        assert read == "denied", r.stdout + r.stderr
+    else:
+        assert read == "denied" or int(read.split()[1]) < 64 * 1024, r.stdout  # the stub, not husk
 
 
 def test_an_exec_process_does_not_expose_the_husk_binary(husk):

@@ -282,6 +282,7 @@ std::vector<Hook> parse_hooks(const Obj& h, const char* key) {
         if (!is_absolute(hk.path)) o.fail("path", "must be an absolute path, got \"" + hk.path + "\"");
         hk.args = o.strings("args");
         hk.env = o.strings("env");
+        hk.has_env = o.has("env");
         hk.timeout = o.opt_int<int>("timeout");
         if (hk.timeout && *hk.timeout <= 0) o.fail("timeout", "must be greater than zero");
         out.push_back(std::move(hk));

@@ -99,6 +99,7 @@ struct Hook {
     std::string path;
     std::vector<std::string> args;
     std::vector<std::string> env;
+    bool has_env = false;  // "env" given, even empty; without it the hook gets the runtime's
     std::optional<int> timeout;
 };
 

@@ -83,6 +83,47 @@ bool has_processes_below(const std::string& dir, int depth = 0) {
     return found;
 }
 
+// The directories below dir (cgroups made inside the container's), deepest first.
+void subdirs_deepest_first(const std::string& dir, std::vector<std::string>& out, int depth = 0) {
+    if (depth > 64) throw Error("cgroup " + dir + ": nested too deep");
+    DIR* d = ::opendir(dir.c_str());
+    if (!d) return;
+    std::vector<std::string> children;
+    while (dirent* e = ::readdir(d)) {
+        std::string name = e->d_name;
+        if (name == "." || name == "..") continue;
+        bool is_dir = e->d_type == DT_DIR;
+        if (e->d_type == DT_UNKNOWN) {
+            struct stat st;
+            is_dir = ::fstatat(::dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+        }
+        if (is_dir) children.push_back(dir + "/" + name);
+    }
+    ::closedir(d);
+    for (const auto& c : children) {
+        subdirs_deepest_first(c, out, depth + 1);
+        out.push_back(c);
+    }
+}
+
+void read_pids(const std::string& dir, std::vector<pid_t>& out) {
+    std::string text;
+    if (!fs::try_read_file(dir + "/cgroup.procs", text)) return;
+    std::istringstream in(text);
+    pid_t p;
+    while (in >> p) out.push_back(p);
+}
+
+// A cgroup whose last task has just exited can be briefly busy.
+void remove_cgroup_dir(const std::string& dir) {
+    for (int i = 0; i < 100; ++i) {
+        if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) return;
+        if (errno != EBUSY) throw_errno("remove cgroup " + dir);
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    throw_errno("remove cgroup " + dir, EBUSY);
+}
+
 // This process's cgroup in each hierarchy (/proc/self/cgroup: "id:controllers:path"), keyed by
 // the controllers field ("" for the v2 hierarchy).
 std::map<std::string, std::string> own_cgroups() {
@@ -426,12 +467,12 @@ void Manager::destroy() {
     }
     for (auto& h : hierarchies_) {
         if (!h.created) continue;
-        // A cgroup whose last task has just exited can be briefly busy.
-        for (int i = 0; i < 100; ++i) {
-            if (::rmdir(h.dir.c_str()) == 0 || errno == ENOENT) break;
-            if (errno != EBUSY) throw_errno("remove cgroup " + h.dir);
-            std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        }
+        if (::rmdir(h.dir.c_str()) == 0 || errno == ENOENT) continue;
+        // Cgroups the container made inside its own go with it, as with runc.
+        std::vector<std::string> below;
+        subdirs_deepest_first(h.dir, below);
+        for (const auto& d : below) remove_cgroup_dir(d);
+        remove_cgroup_dir(h.dir);
     }
 }
 
@@ -483,11 +524,12 @@ std::vector<pid_t> Manager::pids() const {
     std::vector<pid_t> out;
     const Hierarchy* h = layout_ == Layout::V2 ? find("") : find("pids");
     if (!h && !hierarchies_.empty()) h = &hierarchies_.front();
-    std::string text;
-    if (!h || !fs::try_read_file(h->dir + "/cgroup.procs", text)) return out;
-    std::istringstream in(text);
-    pid_t p;
-    while (in >> p) out.push_back(p);
+    if (!h) return out;
+    read_pids(h->dir, out);
+    // And those of cgroups the container made inside its own (runc counts them too).
+    std::vector<std::string> below;
+    subdirs_deepest_first(h->dir, below);
+    for (const auto& d : below) read_pids(d, out);
     return out;
 }
 

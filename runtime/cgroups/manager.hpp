@@ -89,13 +89,15 @@ public:
     // An O_PATH fd of the cgroup2 directory for clone3(CLONE_INTO_CGROUP), or -1 on v1.
     int open_unified() const;
     void add(pid_t pid);
-    // Removes the directories create() made, deepest first; quietly skips missing ones. With
-    // the systemd driver, first stops the unit (and resets it, should it have failed).
+    // Removes the directories create() made, and any made inside them, deepest first; quietly
+    // skips missing ones. With the systemd driver, first stops the unit (and resets it, should
+    // it have failed).
     void destroy();
 
     void freeze();
     void thaw();
     bool frozen() const;
+    // The processes of the cgroup and of the cgroups below it.
     std::vector<pid_t> pids() const;
     // Every process of the cgroup; with SIGKILL on a v2 kernel that has cgroup.kill, atomically.
     void signal_all(int sig) const;

@@ -1,6 +1,7 @@
 #include "args.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 namespace husk::cli {
 
@@ -34,7 +35,12 @@ std::vector<std::string> Args::parse() {
             ++i;
             break;
         }
-        if (a.size() < 2 || a[0] != '-') break;
+        bool flag = a.size() >= 2 && a[0] == '-';
+        if (!flag && !anywhere_) break;
+        if (!flag) {
+            pos.push_back(a);
+            continue;
+        }
         std::string body = a.substr(a[1] == '-' ? 2 : 1);
         std::string name = body, val;
         bool has_val = false;
@@ -48,6 +54,10 @@ std::vector<std::string> Args::parse() {
             continue;
         }
         const Flag* f = find(name);
+        if (!f && !pos.empty()) {
+            pos.push_back(a);
+            continue;
+        }
         if (!f) throw UsageError("flag provided but not defined: " + a);
         if (f->kind == Kind::Bool) {
             bool v = true;
@@ -117,7 +127,13 @@ std::string Args::flag_help() const {
 }
 
 std::string usage_text(const Args& a, const char* usage, const char* summary) {
-    return std::string("Usage: husk ") + usage + "\n\n" + summary + "\n\nOptions:\n" + a.flag_help();
+    // runc's layout: NAME ("husk start - what it does"), USAGE, OPTIONS.
+    std::string name = usage;
+    name = name.substr(0, name.find(' '));
+    std::string what = summary;
+    if (!what.empty()) what[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(what[0])));
+    if (!what.empty() && what.back() == '.') what.pop_back();
+    return "NAME:\n   husk " + name + " - " + what + "\n\nUSAGE:\n   husk " + usage + "\n\nOPTIONS:\n" + a.flag_help();
 }
 
 std::string usage_error_message(const std::string& what, const std::string& command) {

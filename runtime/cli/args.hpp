@@ -1,5 +1,6 @@
-// runc-compatible flag parsing: -f, --flag, -flag, "--flag value" and "--flag=value", flags up
-// to the first positional argument (everything after it, or after "--", is positional).
+// runc-compatible flag parsing: -f, --flag, -flag, "--flag value" and "--flag=value". As runc's
+// parser, a command's flags may also follow its arguments ("update ID --memory 1g"); after "--"
+// everything is positional, and so is an undefined "-x" once an argument was seen.
 // The flags a command declares are also its --help: one table drives both.
 #pragma once
 
@@ -33,6 +34,9 @@ public:
 
     // Parses the declared flags; returns the positionals. Throws UsageError on unknown flags.
     std::vector<std::string> parse();
+    // Flags only up to the first positional: the rest belongs to a command run in the container
+    // (exec) or to ps(1) (runc's exec and ps do the same).
+    void flags_before_args() { anywhere_ = false; }
     bool help() const { return help_; }
 
     // Whether a declared flag takes a value (for scanning ahead of parse()).
@@ -54,12 +58,13 @@ private:
     std::vector<std::string> args_;
     std::vector<Flag> flags_;
     bool help_ = false;
+    bool anywhere_ = true;
 };
 
 // Exact count of positionals, or a usage error naming the command.
 void expect_args(const std::string& command, const std::vector<std::string>& pos, size_t min, size_t max);
 
-// "Usage: husk USAGE", the summary and the flag table: what `husk COMMAND --help` prints.
+// NAME, USAGE and OPTIONS (the flag table) in runc's layout: what `husk COMMAND --help` prints.
 std::string usage_text(const Args& a, const char* usage, const char* summary);
 
 // A usage error's message with the pointer to help appended.

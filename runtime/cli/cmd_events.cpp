@@ -43,8 +43,12 @@ std::optional<cgroups::Manager> live_cgroup(const std::string& root, const std::
     return cgroups::Manager::restore(rec.cgroup);
 }
 
+// runc's event object, its fields in runc's order: {"type":"stats","id":"x","data":{...}},
+// {"type":"oom","id":"x"} (no data).
 void emit(const std::string& type, const std::string& id, const nlohmann::json* data) {
-    nlohmann::json e = {{"type", type}, {"id", id}};
+    nlohmann::ordered_json e;
+    e["type"] = type;
+    e["id"] = id;
     if (data) e["data"] = *data;
     // One line per event, flushed: a reader of a pipe sees each as it happens.
     std::printf("%s\n", e.dump().c_str());

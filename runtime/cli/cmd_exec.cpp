@@ -8,6 +8,7 @@
 #include "error.hpp"
 #include "exec.hpp"
 #include "fs.hpp"
+#include "log.hpp"
 #include "supervise.hpp"
 
 namespace husk::cli {
@@ -45,6 +46,7 @@ int cmd_exec(const Globals& g, std::vector<std::string> argv) {
     std::vector<std::string> env, caps, gids;
     bool tty = false, detach = false, no_new_privs = false;
     Args a(std::move(argv));
+    a.flags_before_args();
     a.value({"process", "p"}, &process_file, "FILE", "run the runtime-spec process in FILE (JSON) instead of COMMAND");
     a.boolean({"tty", "t"}, &tty, "give the process a terminal");
     a.boolean({"detach", "d"}, &detach, "return once the process runs instead of waiting for it");
@@ -67,50 +69,59 @@ int cmd_exec(const Globals& g, std::vector<std::string> argv) {
         return print_usage(a, "exec [options] CONTAINER-ID [COMMAND [ARGS...]]",
                            "Run a process inside a running container.");
     if (pos.empty()) throw UsageError("\"exec\" requires a container id");
-    opt.root = g.root;
-    opt.id = pos[0];
-    if (!process_file.empty()) {
-        if (pos.size() > 1) throw UsageError("exec: give either --process or a command, not both");
-        opt.process = spec::parse_process(fs::read_file(process_file));
-    } else {
-        if (pos.size() < 2) throw UsageError("exec: a command is required (or --process FILE)");
-        opt.process = exec::config_process(opt.root, opt.id);
-        opt.process.args.assign(pos.begin() + 1, pos.end());
-        opt.process.terminal = tty;
-        opt.process.console_size.reset();
-    }
-    spec::Process& p = opt.process;
-    if (tty) p.terminal = true;
-    for (const auto& e : env) set_env(p.env, e);
-    if (!cwd.empty()) p.cwd = cwd;
-    if (!user.empty()) apply_user(p, user);
-    for (const auto& gid : gids) {
-        spec::Process tmp;
-        apply_user(tmp, gid);
-        p.user.additional_gids.push_back(tmp.user.uid);
-    }
-    if (!caps.empty()) {
-        if (!p.capabilities) p.capabilities.emplace();
-        for (const auto& c : caps) {
-            p.capabilities->bounding.push_back(c);
-            p.capabilities->effective.push_back(c);
-            p.capabilities->permitted.push_back(c);
+    // As runc: once the command line is understood, every failure to start the process exits
+    // 255, so that a caller can tell it from the status of a process that ran.
+    try {
+        opt.root = g.root;
+        opt.id = pos[0];
+        if (!process_file.empty()) {
+            if (pos.size() > 1) throw UsageError("exec: give either --process or a command, not both");
+            opt.process = spec::parse_process(fs::read_file(process_file));
+        } else {
+            if (pos.size() < 2) throw UsageError("exec: a command is required (or --process FILE)");
+            opt.process = exec::config_process(opt.root, opt.id);
+            opt.process.args.assign(pos.begin() + 1, pos.end());
+            opt.process.terminal = tty;
+            opt.process.console_size.reset();
         }
-    }
-    if (no_new_privs) p.no_new_privileges = true;
-    if (!apparmor.empty()) p.apparmor_profile = apparmor;
-    if (!label.empty()) p.selinux_label = label;
-    opt.foreground = !detach;
+        spec::Process& p = opt.process;
+        if (tty) p.terminal = true;
+        for (const auto& e : env) set_env(p.env, e);
+        if (!cwd.empty()) p.cwd = cwd;
+        if (!user.empty()) apply_user(p, user);
+        for (const auto& gid : gids) {
+            spec::Process tmp;
+            apply_user(tmp, gid);
+            p.user.additional_gids.push_back(tmp.user.uid);
+        }
+        if (!caps.empty()) {
+            if (!p.capabilities) p.capabilities.emplace();
+            for (const auto& c : caps) {
+                p.capabilities->bounding.push_back(c);
+                p.capabilities->effective.push_back(c);
+                p.capabilities->permitted.push_back(c);
+            }
+        }
+        if (no_new_privs) p.no_new_privileges = true;
+        if (!apparmor.empty()) p.apparmor_profile = apparmor;
+        if (!label.empty()) p.selinux_label = label;
+        opt.foreground = !detach;
 
-    sigset_t set = forwarded_signals();
-    if (!detach) ::sigprocmask(SIG_BLOCK, &set, nullptr);
-    exec::Started s = exec::start(opt);
-    if (detach) return 0;
-    int sigfd = ::signalfd(-1, &set, SFD_CLOEXEC);
-    if (sigfd < 0) throw_errno("signalfd");
-    int code = supervise(s.pid, s.pidfd.get(), s.console_master.get(), sigfd);
-    ::close(sigfd);
-    return code;
+        sigset_t set = forwarded_signals();
+        if (!detach) ::sigprocmask(SIG_BLOCK, &set, nullptr);
+        exec::Started s = exec::start(opt);
+        if (detach) return 0;
+        int sigfd = ::signalfd(-1, &set, SFD_CLOEXEC);
+        if (sigfd < 0) throw_errno("signalfd");
+        int code = supervise(s.pid, s.pidfd.get(), s.console_master.get(), sigfd);
+        ::close(sigfd);
+        return code;
+    } catch (const UsageError&) {
+        throw;
+    } catch (const std::exception& e) {
+        log::error(e.what());
+        return 255;
+    }
 }
 
 }  // namespace husk::cli

@@ -41,6 +41,7 @@ std::string run_ps(const std::vector<std::string>& args) {
 int cmd_ps(const Globals& g, std::vector<std::string> argv) {
     std::string format = "table";
     Args a(std::move(argv));
+    a.flags_before_args();
     a.value({"format", "f"}, &format, "FORMAT", "table (ps output) or json (the host pids; default table)");
     auto pos = a.parse();
     if (a.help()) return print_usage(a, "ps [options] CONTAINER-ID [PS-OPTIONS...]", "List the container's processes.");

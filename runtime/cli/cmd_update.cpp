@@ -3,6 +3,8 @@
 #include <cmath>
 #include <regex>
 
+#include <nlohmann/json.hpp>
+
 #include "args.hpp"
 #include "cgroups/manager.hpp"
 #include "commands.hpp"
@@ -118,7 +120,16 @@ int cmd_update(const Globals& g, std::vector<std::string> argv) {
         std::string text;
         bool ok = f.resources == "-" ? fs::try_read_fd(0, text) : fs::try_read_file(f.resources, text);
         if (!ok) throw_errno("--resources: read " + (f.resources == "-" ? std::string("standard input") : f.resources));
-        r = spec::parse_resources(text);
+        // Device rules are create's alone: update leaves them as they are, and (as runc) does
+        // not read them either, so that a rule spelled for another tool ("rwa") is no error.
+        nlohmann::json j;
+        try {
+            j = nlohmann::json::parse(text);
+        } catch (const nlohmann::json::exception& e) {
+            throw Error("--resources: " + std::string(e.what()));
+        }
+        if (j.is_object()) j.erase("devices");
+        r = spec::parse_resources(j.dump());
     } else {
         r = from_flags(f);
     }

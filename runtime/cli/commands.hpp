@@ -48,6 +48,8 @@ int cmd_features(const Globals&, std::vector<std::string>);
 int cmd_update(const Globals&, std::vector<std::string>);
 int cmd_ps(const Globals&, std::vector<std::string>);
 int cmd_events(const Globals&, std::vector<std::string>);
+int cmd_checkpoint(const Globals&, std::vector<std::string>);
+int cmd_restore(const Globals&, std::vector<std::string>);
 
 class Args;
 // The flags `create` and `run` share.

@@ -28,6 +28,8 @@ const std::vector<CommandInfo>& commands() {
         {"events", cmd_events, "print a container's resource usage and OOM events", false},
         {"spec", cmd_spec, "write a default config.json", false},
         {"features", cmd_features, "print the features husk supports", false},
+        {"checkpoint", cmd_checkpoint, "checkpoint a running container (not supported: no CRIU)", false},
+        {"restore", cmd_restore, "restore a container from a checkpoint (not supported: no CRIU)", false},
     };
     return table;
 }
@@ -45,20 +47,27 @@ void add_global_flags(Args& a, Globals& g, GlobalFlags& f) {
     a.boolean({"version", "v"}, &f.version, "print the version, commit, library versions and features");
 }
 
+// In runc's (urfave/cli) layout, which tools parse: NAME, USAGE, VERSION, COMMANDS with one
+// "   name  summary" line each, then GLOBAL OPTIONS.
 std::string global_help() {
+    std::string version = version_text();
+    version = version.substr(version.find("version ") + 8);
     std::string s =
-        "husk: an OCI container runtime with runc's command line\n\n"
-        "Usage: husk [global options] COMMAND [options] [arguments]\n\nCommands:\n";
+        "NAME:\n   husk - an OCI container runtime with runc's command line\n\n"
+        "USAGE:\n   husk [global options] command [command options] [arguments...]\n\n"
+        "VERSION:\n   " + version + "\nCOMMANDS:\n";
     char line[128];
     for (const auto& c : commands()) {
-        std::snprintf(line, sizeof line, "  %-10s %s\n", c.name, c.summary);
+        std::snprintf(line, sizeof line, "   %-10s  %s\n", c.name, c.summary);
         s += line;
     }
+    std::snprintf(line, sizeof line, "   %-10s  %s\n", "help, h", "show the commands, or the help of one (husk help COMMAND)");
+    s += line;
     Globals g;
     GlobalFlags f;
     Args a({});
     add_global_flags(a, g, f);
-    s += "\nGlobal options:\n" + a.flag_help();
+    s += "\nGLOBAL OPTIONS:\n" + a.flag_help();
     s += "\nRun \"husk COMMAND --help\" for a command's options, \"man husk\" for more.\n";
     return s;
 }

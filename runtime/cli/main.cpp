@@ -10,6 +10,7 @@
 #include "args.hpp"
 #include "commands.hpp"
 #include "error.hpp"
+#include "husk_version.h"
 #include "kernel.hpp"
 #include "log.hpp"
 
@@ -39,11 +40,17 @@ int main(int argc, char** argv) {
         if (g.log_format != "text" && g.log_format != "json")
             throw UsageError("--log-format: invalid format \"" + g.log_format + "\" (text or json)");
         log::configure(g.log, g.log_format == "json" ? log::Format::Json : log::Format::Text, g.debug);
-        if (gf.version) {
+        if (gf.version || (cmd < args.size() && args[cmd] == "version")) {
             std::fputs(version_text().c_str(), stdout);
             return 0;
         }
-        if (ga.help() || cmd >= args.size() || args[cmd] == "help") {
+        // `husk help CMD` is `husk CMD --help`, as in runc.
+        if (cmd + 1 < args.size() && (args[cmd] == "help" || args[cmd] == "h")) {
+            args.erase(args.begin() + static_cast<long>(cmd));
+            args.resize(cmd + 1);
+            args.push_back("--help");
+        }
+        if (ga.help() || cmd >= args.size() || args[cmd] == "help" || args[cmd] == "h") {
             std::fputs(global_help().c_str(), stdout);
             return cmd >= args.size() && !ga.help() ? 1 : 0;
         }
@@ -57,6 +64,11 @@ int main(int argc, char** argv) {
             if (args[cmd] != c.name) continue;
             command = c.name;
             std::vector<std::string> rest(args.begin() + static_cast<long>(cmd) + 1, args.end());
+            if (log::debugging()) {
+                std::string line = "husk " HUSK_VERSION ": " + args[cmd];
+                for (const auto& r : rest) line += " " + r;
+                log::debug(line);
+            }
             // One uname(); --help still works on a kernel that is too old.
             bool help = std::find_if(rest.begin(), rest.end(), [](const std::string& s) {
                             return s == "--help" || s == "-help" || s == "-h";

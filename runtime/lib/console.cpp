@@ -56,7 +56,11 @@ UniqueFd create_and_send(int socket_fd, const std::optional<spec::ConsoleSize>& 
     return slave;
 }
 
-void attach(int slave_fd) {
+void attach(int slave_fd, uid_t owner) {
+    // As runc: the terminal is the process user's (its group stays devpts' tty group). A
+    // refusal (an id the user namespace does not map) leaves it as it is, as runc does.
+    if (::fchown(slave_fd, owner, static_cast<gid_t>(-1)) != 0 && errno != EPERM && errno != EINVAL)
+        throw_errno("chown the console to uid " + std::to_string(owner));
     for (int i = 0; i < 3; ++i)
         if (::dup2(slave_fd, i) < 0) throw_errno("dup2 console");
     if (::ioctl(0, TIOCSCTTY, 0) != 0) throw_errno("set controlling terminal");

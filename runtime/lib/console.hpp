@@ -2,6 +2,8 @@
 // master sent to the caller's console socket, the slave made the process's controlling tty.
 #pragma once
 
+#include <sys/types.h>
+
 #include <optional>
 #include <string>
 
@@ -20,7 +22,8 @@ Socket open_socket(const std::string& console_socket, bool foreground);
 
 // Opens /dev/ptmx of the current root, sends the master over `socket_fd` and returns the slave.
 UniqueFd create_and_send(int socket_fd, const std::optional<spec::ConsoleSize>& size);
-// dup2 the slave to 0, 1, 2 and make it the controlling terminal (needs a new session).
-void attach(int slave_fd);
+// Gives the slave to uid `owner` (the process's user), dup2s it to 0, 1, 2 and makes it the
+// controlling terminal (needs a new session).
+void attach(int slave_fd, uid_t owner);
 
 }  // namespace husk::console

@@ -74,22 +74,39 @@ std::string resolve_rootfs(const std::string& bundle, const spec::Root& root) {
     return real;
 }
 
-// Only sysctls that belong to a namespace the container has its own of may be set.
+// Whether the container gets a namespace of this type that is not husk's own: a new one, or
+// one joined by path that is another (a pod's). Joining husk's own would set the host's value.
+bool owns_namespace(const spec::Linux& l, const char* type) {
+    const spec::Namespace* n = l.find_namespace(type);
+    if (!n) return false;
+    if (n->path.empty()) return true;
+    struct stat theirs, ours;
+    if (::stat(n->path.c_str(), &theirs) != 0) return true;  // ns::plan names the bad path
+    std::string own = std::string("/proc/self/ns/") + ns::proc_name(type);
+    return ::stat(own.c_str(), &ours) != 0 || theirs.st_ino != ours.st_ino || theirs.st_dev != ours.st_dev;
+}
+
+// As runc: only sysctls of a namespace the container owns may be set, and kernel.hostname not
+// at all (the config's hostname field says it).
 void validate_sysctls(const spec::Config& c) {
     if (!c.linux) return;
-    auto has_ns = [&](const char* type) { return c.linux->find_namespace(type) != nullptr; };
     for (const auto& [key, value] : c.linux->sysctl) {
-        bool ok = false;
-        if (key.rfind("kernel.msg", 0) == 0 || key == "kernel.sem" || key.rfind("kernel.shm", 0) == 0 ||
-            key.rfind("fs.mqueue.", 0) == 0)
-            ok = has_ns("ipc");
-        else if (key.rfind("net.", 0) == 0)
-            ok = has_ns("network");
-        else if (key == "kernel.hostname" || key == "kernel.domainname")
-            ok = has_ns("uts");
-        if (!ok) throw Error("linux.sysctl: \"" + key + "\" is not in a namespace of the container's own");
         if (key.find("..") != std::string::npos || key.find('/') != std::string::npos)
             throw Error("linux.sysctl: invalid key \"" + key + "\"");
+        if (key == "kernel.hostname")
+            throw Error("linux.sysctl: \"kernel.hostname\" is not allowed: it conflicts with the hostname field");
+        const char* ns = nullptr;
+        if (key.rfind("kernel.msg", 0) == 0 || key == "kernel.sem" || key.rfind("kernel.shm", 0) == 0 ||
+            key.rfind("fs.mqueue.", 0) == 0)
+            ns = "ipc";
+        else if (key.rfind("net.", 0) == 0)
+            ns = "network";
+        else if (key == "kernel.domainname")
+            ns = "uts";
+        if (!ns) throw Error("linux.sysctl: \"" + key + "\" is not in a separate kernel namespace");
+        if (!owns_namespace(*c.linux, ns))
+            throw Error("linux.sysctl: \"" + key + "\" is not in a namespace of the container's own (needs a " +
+                        ns + " namespace other than the host's)");
     }
 }
 
@@ -470,6 +487,10 @@ Created create(const CreateOptions& opt) {
 
     rec.pid = pid;
     if (use_cgroups) rec.cgroup = cg.save();
+    if ((plan.new_user() || plan.joined(CLONE_NEWUSER)) && (plan.new_flags & CLONE_NEWNS)) {
+        for (auto& [index, fd] : rootfs::open_bind_sources(config, rootfs, pid))
+            unix_socket::send_fd(parent_sock.get(), fd.get(), std::string(1, init::kBindSource) + std::to_string(index));
+    }
     try {
         send_msg(parent_sock.get(), init::kGo);
     } catch (const Error&) {
@@ -551,20 +572,30 @@ void start(const std::string& root, const std::string& id) {
     ::sigaction(SIGPIPE, &old, nullptr);
     if (n != 1 && err == EPIPE) throw Error("cannot start container \"" + id + "\": its init process exited");
     if (n != 1) throw_errno("write " + dir.file("exec.fifo"), err);
+    // The container runs now (no fifo): others may take the lock while we wait for execve,
+    // a startContainer hook calling `husk state` included.
+    dir.unlock();
+    // As runc, start returns once the container's program has replaced init: a signal sent
+    // right after must find the program, not init's last steps (where a pid 1 without a
+    // handler drops it). Init keeps its read end open through the exec stub, which closes it
+    // at the program's execve; the last reader going away (POLLERR on this end; events 0
+    // waits for nothing else) means execve has happened, or init has died. Poststart hooks
+    // come after that too.
+    pollfd p{fifo.get(), 0, 0};
+    while (::poll(&p, 1, -1) < 0)
+        if (errno != EINTR) throw_errno("wait for the container process to start");
     if (auto cfg = r.poststart_hooks ? saved_config(dir) : std::nullopt) {
-        // The container runs now (no fifo): others may take the lock while we wait for execve,
-        // a startContainer hook calling `husk state` included.
-        dir.unlock();
-        // Poststart hooks come after the user process is executed: init's read end is
-        // close-on-exec, so the last reader going away (POLLERR on this end; events 0 waits for
-        // nothing else) means execve has replaced init, or init has died.
-        pollfd p{fifo.get(), 0, 0};
-        while (::poll(&p, 1, -1) < 0)
-            if (errno != EINTR) throw_errno("wait for the container process to start");
         try {
             hooks::run_all("poststart", cfg->hooks.poststart, spec::state_to_oci_json(make_state(r, "running")));
         } catch (const std::exception& e) {
-            log::warn(e.what());
+            // As runc: a failed poststart hook fails start, and the container goes.
+            log::debug(std::string("poststart failed, removing the container: ") + e.what());
+            try {
+                remove(root, id, true);
+            } catch (const std::exception& re) {
+                log::warn(std::string("remove after a failed poststart hook: ") + re.what());
+            }
+            throw;
         }
     }
 }

@@ -10,6 +10,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "cgroups/manager.hpp"
 #include "console.hpp"
 #include "container.hpp"
@@ -54,7 +56,14 @@ std::vector<std::string> cgroup_dirs(const cgroups::Manager& cg, const std::stri
         ctrl = sub.substr(0, colon);
         path = sub.substr(colon + 1);
     }
-    if (fs::clean("/" + path).find("..") != std::string::npos) throw Error("--cgroup: \"" + sub + "\" must not contain ..");
+    // As runc: only a cgroup below the container's. A ".." anywhere could climb out of it (the
+    // lexical clean below would resolve "a/../.." to the container's parent).
+    for (size_t pos = 0; pos <= path.size();) {
+        size_t end = std::min(path.find('/', pos), path.size());
+        if (path.compare(pos, end - pos, "..") == 0)
+            throw Error("--cgroup: \"" + path + "\" is not a sub cgroup path");
+        pos = end + 1;
+    }
     std::vector<std::string> dirs;
     for (const auto& h : cg.hierarchies()) {
         bool match = path.empty() || ctrl.empty() || h.controllers.find(ctrl) != std::string::npos;
@@ -133,7 +142,7 @@ Started start(const Options& opt) {
                     if (::setsid() < 0) throw_errno("setsid");
                     if (p.terminal) {
                         UniqueFd slave = console::create_and_send(console_sock.get(), p.console_size);
-                        console::attach(slave.get());
+                        console::attach(slave.get(), p.user.uid);
                     }
                     const exec_stub::Stub stub =
                         exec_stub::make(cfg.linux && cfg.linux->seccomp ? &*cfg.linux->seccomp : nullptr);
@@ -164,9 +173,10 @@ Started start(const Options& opt) {
     }
     child_sock.reset();
     console_sock.reset();
-    // In a frozen cgroup the helper stops until `resume`, which needs the lock (runc's
-    // --ignore-paused exec waits for it). What we read under the lock is read by now.
-    if (status == "paused") dir.unlock();
+    // Everything of the container this needs is read and the helper is on its way: others may
+    // take the lock now. In a paused container (--ignore-paused) the helper and the process
+    // freeze as they join its cgroup and go on only at `husk resume`, which needs the lock.
+    dir.unlock();
     ::waitpid(helper, nullptr, 0);
 
     Started out;
@@ -207,9 +217,20 @@ Started start(const Options& opt) {
     }
     if (pidfd_sock && out.pidfd) unix_socket::send_fd(pidfd_sock.get(), out.pidfd.get(), "pidfd");
     if (!opt.pid_file.empty()) {
-        std::string tmp = opt.pid_file + ".husk-tmp";
-        fs::write_file(tmp, std::to_string(out.pid), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (::rename(tmp.c_str(), opt.pid_file.c_str()) != 0) throw_errno("--pid-file: rename to " + opt.pid_file);
+        // As runc: a process whose pid cannot be recorded is not left running unseen.
+        try {
+            std::string tmp = opt.pid_file + ".husk-tmp";
+            fs::write_file(tmp, std::to_string(out.pid), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+            if (::rename(tmp.c_str(), opt.pid_file.c_str()) != 0) {
+                int err = errno;
+                ::unlink(tmp.c_str());
+                throw_errno("--pid-file: rename to " + opt.pid_file, err);
+            }
+        } catch (...) {
+            if (out.pidfd) ::syscall(SYS_pidfd_send_signal, out.pidfd.get(), SIGKILL, nullptr, 0);
+            ::waitpid(out.pid, nullptr, 0);
+            throw;
+        }
     }
     return out;
 }

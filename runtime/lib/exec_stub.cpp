@@ -5,6 +5,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 
 #include "error.hpp"
@@ -69,19 +70,31 @@ int exec(const Stub& stub, const std::string& path, const std::vector<std::strin
          const std::vector<std::string>& env, const Handoff& handoff) {
     std::vector<std::string> args{"husk-exec"};
     // Each fd stays open through the stub's own execve; the stub uses or closes it.
-    auto keep = [&](char kind, int fd, const std::string* text = nullptr) {
+    auto keep = [&](char kind, int fd, const std::string* text = nullptr, const std::string& suffix = {}) {
         if (::fcntl(fd, F_SETFD, 0) != 0) return false;
         std::string d(1, kind);
-        d += std::to_string(fd);
+        d += std::to_string(fd) + suffix;
         if (text) d += '=' + *text;
         args.push_back(std::move(d));
         return true;
     };
+    if (handoff.wait_fifo >= 0) {
+        std::string sync = std::to_string(handoff.wait_sync);
+        if (::fcntl(handoff.wait_sync, F_SETFD, 0) != 0 || !keep('s', handoff.wait_fifo, nullptr, "," + sync))
+            return errno;
+    }
     for (const auto& [fd, text] : handoff.writes)
         if (!keep('w', fd.get(), &text)) return errno;
     for (int fd : handoff.close_at_exec)
         if (!keep('c', fd)) return errno;
     if (handoff.report_fd >= 0 && !keep('e', handoff.report_fd)) return errno;
+    if (handoff.caps) {
+        char k[64];
+        std::snprintf(k, sizeof k, "k%llx,%llx,%llx", static_cast<unsigned long long>((*handoff.caps)[0]),
+                      static_cast<unsigned long long>((*handoff.caps)[1]),
+                      static_cast<unsigned long long>((*handoff.caps)[2]));
+        args.push_back(k);
+    }
     args.push_back("--");
     args.push_back(path);
     args.insert(args.end(), argv.begin(), argv.end());

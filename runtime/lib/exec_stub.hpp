@@ -6,6 +6,9 @@
 // at that moment is a sealed copy of the stub, private to this process.
 #pragma once
 
+#include <array>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -32,6 +35,13 @@ struct Handoff {
     std::vector<int> close_at_exec;
     // Likewise; where the program's execve fails, the stub writes "X<errno>" here.
     int report_fd = -1;
+    // Capability sets the stub restores before the program's execve: effective, inheritable,
+    // ambient (see security::carry_capabilities_through_stub).
+    std::optional<std::array<uint64_t, 3>> caps;
+    // Where set, the stub waits for `husk start` first (init's exec.fifo read end and its sync
+    // socket to husk create; see init.cpp wait_for_start, which this replaces), then closes
+    // the socket.
+    int wait_fifo = -1, wait_sync = -1;
 };
 
 // The sealed memfd, made before the container's seccomp filter (which may deny memfd_create).

@@ -8,25 +8,46 @@
 #include <unistd.h>
 
 #include "error.hpp"
+#include "process_setup.hpp"
 #include "process_util.hpp"
 #include "unique_fd.hpp"
 
 namespace husk::hooks {
 namespace {
 
-void run_one(const char* phase, const spec::Hook& h, const std::string& state, const exec_stub::Stub* stub) {
+// The hook's environment: its "env", or without one (as runc) the container process's for the
+// hooks init runs, and the runtime's own for the others (which then find programs on the
+// caller's PATH).
+std::vector<std::string> hook_env(const spec::Hook& h, const std::vector<std::string>* fallback) {
+    if (h.has_env) return h.env;
+    if (fallback) return *fallback;
+    std::vector<std::string> env;
+    for (char** e = environ; e && *e; ++e) env.emplace_back(*e);
+    return env;
+}
+
+void run_one(const char* phase, const spec::Hook& h, const std::string& state, const exec_stub::Stub* stub,
+             const std::vector<std::string>* fallback_env) {
     int in[2];
     if (::pipe2(in, O_CLOEXEC) != 0) throw_errno("pipe");
     UniqueFd rd(in[0]), wr(in[1]);
     std::vector<std::string> args = h.args.empty() ? std::vector<std::string>{h.path} : h.args;
+    std::vector<std::string> env = hook_env(h, fallback_env);
     auto argv = proc::cstrings(args);
-    auto envp = proc::cstrings(h.env);
+    auto envp = proc::cstrings(env);
     pid_t pid = ::fork();
     if (pid < 0) throw_errno("fork hook");
     if (pid == 0) {
         ::dup2(rd.get(), 0);
+        // Stdio only, as runc's hooks get: not husk's caller's fds, nor the preserved ones.
+        // Close-on-exec rather than closed: the stub's memfd is still to be exec'd.
+        try {
+            process::close_fds_on_exec(0);
+        } catch (const std::exception&) {
+            _exit(127);
+        }
         proc::reset_signals();
-        if (stub) exec_stub::exec(*stub, h.path, args, h.env);
+        if (stub) exec_stub::exec(*stub, h.path, args, env);
         else ::execve(h.path.c_str(), argv.data(), envp.data());
         _exit(127);
     }
@@ -63,8 +84,8 @@ void run_one(const char* phase, const spec::Hook& h, const std::string& state, c
 }  // namespace
 
 void run_all(const char* phase, const std::vector<spec::Hook>& hooks, const std::string& state_json,
-             const exec_stub::Stub* stub) {
-    for (const auto& h : hooks) run_one(phase, h, state_json, stub);
+             const exec_stub::Stub* stub, const std::vector<std::string>* fallback_env) {
+    for (const auto& h : hooks) run_one(phase, h, state_json, stub, fallback_env);
 }
 
 }  // namespace husk::hooks

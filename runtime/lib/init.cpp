@@ -13,6 +13,7 @@
 
 #include <linux/keyctl.h>
 
+#include <cstdlib>
 #include <memory>
 
 #include "console.hpp"
@@ -20,6 +21,7 @@
 #include "exec_stub.hpp"
 #include "fs.hpp"
 #include "hooks.hpp"
+#include "net_devices.hpp"
 #include "process_setup.hpp"
 #include "procfs.hpp"
 #include "rootfs.hpp"
@@ -27,6 +29,8 @@
 
 namespace husk::init {
 namespace {
+
+bool g_ready_sent = false;  // this process's (init's) own: kReady went to the parent
 
 void send(int fd, char type, const std::string& text = {}) {
     std::string m(1, type);
@@ -53,6 +57,24 @@ void write_sysctls(int proc, const spec::Config& c) {
         std::string file = "sys/";
         for (char ch : key) file += ch == '.' ? '/' : ch;
         procfs::write(proc, file, value, "linux.sysctl: " + key);
+    }
+}
+
+// Until kGo: the bind sources the parent opened for us (see rootfs::open_bind_sources).
+std::map<size_t, UniqueFd> receive_bind_sources(const Context& ctx) {
+    std::map<size_t, UniqueFd> out;
+    for (;;) {
+        std::string msg;
+        UniqueFd fd;
+        try {
+            fd = unix_socket::recv_fd(ctx.sync_fd, &msg);
+        } catch (const std::exception& e) {
+            throw Error(std::string("sync with parent: ") + e.what());
+        }
+        if (msg.empty()) throw Error("the parent husk process went away");
+        if (msg[0] == kGo) return out;
+        if (msg[0] != kBindSource || !fd) throw Error(std::string("unexpected sync message '") + msg[0] + "'");
+        out.emplace(std::strtoul(msg.c_str() + 1, nullptr, 10), std::move(fd));
     }
 }
 
@@ -91,7 +113,7 @@ void run_steps(const Context& ctx) {
     // A directory of the host's cgroup tree: nothing of the container may ever reach it.
     if (ctx.cgroup_fd >= 0) ::close(ctx.cgroup_fd);
     if (!ctx.user_joined) ns::join(*ctx.ns, true);
-    expect(ctx.sync_fd, kGo);
+    std::map<size_t, UniqueFd> bind_sources = receive_bind_sources(ctx);
     bool in_user_ns = ctx.ns->new_user() || ctx.ns->joined(CLONE_NEWUSER);
     if (in_user_ns) {
         // Become the namespace's root so that mounts and devices belong to it.
@@ -99,6 +121,7 @@ void run_steps(const Context& ctx) {
         if (::setresuid(0, 0, 0) != 0) throw_errno("setuid 0 in the user namespace");
     }
     ns::join(*ctx.ns, false);
+    if (ctx.ns->new_flags & CLONE_NEWNET) net_devices::bring_up_loopback();
     if (ctx.join_cgroup_ns && ::unshare(CLONE_NEWCGROUP) != 0) throw_errno("create cgroup namespace");
     if (c.linux && c.linux->find_namespace("time") && c.linux->find_namespace("time")->path.empty())
         ns::enter_new_time_ns(c.linux->time_offsets);
@@ -121,7 +144,7 @@ void run_steps(const Context& ctx) {
     if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) throw_errno("prctl(PR_SET_DUMPABLE)");
 
     bool own_mnt = (ctx.ns->new_flags & CLONE_NEWNS) || ctx.ns->joined(CLONE_NEWNS);
-    rootfs::Setup setup{c, ctx.rootfs, ctx.cgroup, in_user_ns, own_mnt, ctx.idmapped};
+    rootfs::Setup setup{c, ctx.rootfs, ctx.cgroup, in_user_ns, own_mnt, ctx.idmapped, &bind_sources};
     UniqueFd rootfd = rootfs::prepare(setup);
     // The parent runs prestart/createRuntime now and sends the state the container's own hooks
     // get; with no hooks at all there is nothing to wait for.
@@ -131,15 +154,21 @@ void run_steps(const Context& ctx) {
         send(ctx.sync_fd, kRunHooks);
         state = expect(ctx.sync_fd, kHooksDone);
     }
-    hooks::run_all("createContainer", c.hooks.create_container, state, &stub);
-    rootfs::enter(rootfd.get(), !own_mnt ? rootfs::Entry::Chroot
-                                : ctx.no_pivot ? rootfs::Entry::MoveRoot
-                                               : rootfs::Entry::PivotRoot);
+    if (!c.hooks.create_container.empty()) {
+        // As runc: in the rootfs, which is not / yet (the old root is still there for them).
+        if (::fchdir(rootfd.get()) != 0) throw_errno("chdir to rootfs for the createContainer hooks");
+        hooks::run_all("createContainer", c.hooks.create_container, state, &stub, &p.env);
+    }
+    rootfs::enter(rootfd.get(),
+                  !own_mnt ? rootfs::Entry::Chroot : ctx.no_pivot ? rootfs::Entry::MoveRoot : rootfs::Entry::PivotRoot,
+                  ctx.rootfs);
     rootfd.reset();
+    // Before anything may make the root read-only.
+    process::create_cwd(p);
     if (p.terminal) {
         UniqueFd slave = console::create_and_send(ctx.console_fd, p.console_size);
         rootfs::bind_console(slave.get());
-        console::attach(slave.get());
+        console::attach(slave.get(), p.user.uid);
     }
     rootfs::finish(c);
     if (!c.hostname.empty() && ::sethostname(c.hostname.data(), c.hostname.size()) != 0) throw_errno("hostname: sethostname");
@@ -152,15 +181,25 @@ void run_steps(const Context& ctx) {
     launch.seccomp_notify = [&](UniqueFd fd) { hand_over_notify_fd(ctx, std::move(fd)); };
     launch.stub = &stub;
     launch.close_at_exec = ctx.fifo_fd;
+    // Without startContainer hooks (which run in husk's image after the wait) the exec stub
+    // waits for `start`: start, which waits for the program's execve, then waits for that
+    // exec alone, and husk's image is gone from the container before it starts.
+    bool stub_waits = c.hooks.start_container.empty();
+    if (stub_waits) {
+        launch.wait_fifo = ctx.fifo_fd;
+        launch.wait_sync = ctx.sync_fd;
+    }
     launch.before_exec = [&] {
         ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
         send(ctx.sync_fd, kReady);
         // From here errors go to stderr: nobody reads the socket's errors any more.
+        g_ready_sent = true;
+        if (stub_waits) return;
         wait_for_start(ctx);
         char byte;
         if (::read(ctx.fifo_fd, &byte, 1) < 0) throw_errno("read exec.fifo");
         // Left open until the program's execve: its closing tells `start` that execve happened.
-        hooks::run_all("startContainer", c.hooks.start_container, state, &stub);
+        hooks::run_all("startContainer", c.hooks.start_container, state, &stub, &p.env);
     };
     process::launch(p, launch);
 }
@@ -172,8 +211,10 @@ void run(const Context& ctx) {
         run_steps(ctx);
     } catch (const std::exception& e) {
         std::string msg = e.what();
-        // After kReady nobody reads the socket; stderr is all that is left.
-        if (::send(ctx.sync_fd, (std::string(1, kError) + msg).data(), msg.size() + 1, MSG_NOSIGNAL) < 0)
+        // After kReady nobody reads the socket (open still, for the exec stub's wait): stderr
+        // is all that is left.
+        if (g_ready_sent ||
+            ::send(ctx.sync_fd, (std::string(1, kError) + msg).data(), msg.size() + 1, MSG_NOSIGNAL) < 0)
             ::dprintf(2, "husk: %s\n", msg.c_str());
     }
     _exit(1);

@@ -15,6 +15,8 @@ namespace husk::init {
 // Messages on the parent <-> child socket (SOCK_SEQPACKET): one byte, then an optional text.
 enum Msg : char {
     kGo = 'G',          // parent -> child: maps written, cgroup joined
+    kBindSource = 'M',  // parent -> child, before kGo: a bind source fd (SCM_RIGHTS), the
+                        // text its index in config.mounts (user namespaces only)
     kRunHooks = 'H',    // child -> parent: mounts ready, run prestart/createRuntime
     kHooksDone = 'D',   // parent -> child: done; the text is the state JSON for container hooks
     kReady = 'R',       // child -> parent: set up, now waiting on exec.fifo

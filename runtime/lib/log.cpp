@@ -7,39 +7,83 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "error.hpp"
+
 namespace husk::log {
 namespace {
 
-int g_fd = -1;  // -1: no --log file; messages other than errors are dropped
+int g_fd = -1;  // -1: no --log file and no --debug; messages other than errors are dropped
 Format g_format = Format::Text;
 bool g_debug = false;
 
 void emit(const char* level, const std::string& msg) {
     if (g_fd < 0) return;
-    std::string line;
-    if (g_format == Format::Json) {
-        nlohmann::ordered_json j;
-        j["level"] = level;
-        j["msg"] = msg;
-        j["time"] = now_rfc3339();
-        line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-    } else {
-        line = now_rfc3339() + " " + level + ": " + msg + "\n";
-    }
+    std::string line = format_line(g_format, now_rfc3339(), level, msg);
     ssize_t unused = ::write(g_fd, line.data(), line.size());
     (void)unused;
 }
 
+// logrus quotes a value holding anything but these (runc's text log, which tools parse).
+bool needs_quotes(const std::string& s) {
+    if (s.empty()) return true;
+    for (unsigned char c : s) {
+        bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+                     c == '.' || c == '_' || c == '/' || c == '@' || c == '^' || c == '+';
+        if (!plain) return true;
+    }
+    return false;
+}
+
+// A Go-style quoted string: backslash escapes for quotes, backslashes and control characters.
+std::string quoted(const std::string& s) {
+    std::string out = "\"";
+    for (unsigned char c : s) {
+        switch (c) {
+            case '"': out += "\\\""; break;
+            case '\\': out += "\\\\"; break;
+            case '\n': out += "\\n"; break;
+            case '\t': out += "\\t"; break;
+            case '\r': out += "\\r"; break;
+            default:
+                if (c < 0x20 || c == 0x7f) {
+                    char hex[8];
+                    std::snprintf(hex, sizeof hex, "\\x%02x", c);
+                    out += hex;
+                } else {
+                    out += static_cast<char>(c);
+                }
+        }
+    }
+    return out + "\"";
+}
+
 }  // namespace
+
+std::string format_line(Format format, const std::string& time, const char* level, const std::string& msg) {
+    if (format == Format::Json) {
+        nlohmann::ordered_json j;
+        j["level"] = level;
+        j["msg"] = msg;
+        j["time"] = time;
+        return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    }
+    return "time=\"" + time + "\" level=" + level + " msg=" + (needs_quotes(msg) ? quoted(msg) : msg) + "\n";
+}
 
 void configure(const std::string& path, Format format, bool debug) {
     g_format = format;
     g_debug = debug;
     if (!path.empty()) {
+        // As runc: a log that cannot be written is an error, not silence.
         int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-        if (fd >= 0) g_fd = fd;
+        if (fd < 0) throw_errno("--log: open " + path);
+        g_fd = fd;
+    } else if (debug) {
+        g_fd = 2;  // runc's default log is stderr
     }
 }
+
+bool debugging() { return g_debug; }
 
 void debug(const std::string& msg) {
     if (g_debug) emit("debug", msg);
@@ -51,7 +95,7 @@ void warn(const std::string& msg) {
 }
 void error(const std::string& msg) {
     emit("error", msg);
-    std::fprintf(stderr, "husk: %s\n", msg.c_str());
+    if (g_fd != 2) std::fprintf(stderr, "husk: %s\n", msg.c_str());
 }
 
 std::string now_rfc3339() {

@@ -162,6 +162,18 @@ void validate(const spec::Linux& l) {
     }
 }
 
+void bring_up_loopback() {
+    // SIOCSIFFLAGS on a datagram socket: three system calls, against a netlink round trip.
+    UniqueFd s(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!s) throw_errno("network namespace: socket to bring lo up");
+    ifreq ifr{};
+    std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+    if (::ioctl(s.get(), SIOCGIFFLAGS, &ifr) != 0) throw_errno("network namespace: read the flags of lo");
+    if (ifr.ifr_flags & IFF_UP) return;
+    ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
+    if (::ioctl(s.get(), SIOCSIFFLAGS, &ifr) != 0) throw_errno("network namespace: bring lo up");
+}
+
 void move_into(const spec::Linux& l, pid_t pid) {
     if (l.net_devices.empty()) return;
     std::string ns_path = "/proc/" + std::to_string(pid) + "/ns/net";

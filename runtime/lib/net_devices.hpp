@@ -1,5 +1,6 @@
 // linux.netDevices: moves host network interfaces into the container's new network namespace
-// and renames them there. Runs in the parent after clone, before the container is set up.
+// and renames them there (in the parent after clone, before the container is set up); and the
+// loopback of a new network namespace, brought up by init.
 #pragma once
 
 #include <sys/types.h>
@@ -12,5 +13,7 @@ namespace husk::net_devices {
 void validate(const spec::Linux& l);
 // Moves every linux.netDevices interface into the network namespace of `pid`.
 void move_into(const spec::Linux& l, pid_t pid);
+// Sets `lo` of the current (new) network namespace up, as runc does for every new one.
+void bring_up_loopback();
 
 }  // namespace husk::net_devices

@@ -52,8 +52,13 @@ void switch_user(const spec::Process& p) {
     ::umask(p.user.umask.value_or(022));
 }
 
-void enter_cwd(const spec::Process& p) {
-    if (::chdir(p.cwd.c_str()) != 0) throw_errno("process.cwd: chdir " + p.cwd);
+bool enter_cwd(const spec::Process& p, bool may_defer) {
+    if (::chdir(p.cwd.c_str()) != 0) {
+        // As runc: first as the runtime, which may reach a directory the user cannot; a
+        // directory only the user may enter (a volume chowned to it) is tried again as the user.
+        if (may_defer && (errno == EACCES || errno == EPERM)) return false;
+        throw_errno("process.cwd: chdir " + p.cwd);
+    }
     // A cwd through an fd still open here (/proc/self/fd/N: a cgroup directory of husk's, a
     // directory its caller passed) can be a directory of the host, from which ".." climbs out
     // (CVE-2024-21626). The kernel names such a cwd "(unreachable)...".
@@ -62,6 +67,21 @@ void enter_cwd(const spec::Process& p) {
     if (n < 0 && errno != ENOENT) throw_errno("process.cwd: getcwd after chdir " + p.cwd);
     if (n <= 0 || buf[0] != '/')
         throw Error("process.cwd: " + p.cwd + " is outside the container's root filesystem");
+    return true;
+}
+
+void create_cwd(const spec::Process& p) {
+    struct stat st;
+    if (p.cwd.empty() || ::stat(p.cwd.c_str(), &st) == 0 || errno != ENOENT) return;
+    // Made inside the root, never through a magic link (a cwd of /proc/self/fd/N/../x must
+    // not make x on the host, CVE-2024-21626); enter_cwd still checks where the chdir lands.
+    UniqueFd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!root) throw_errno("process.cwd: open /");
+    try {
+        fs::mkdir_all_in_root(root.get(), p.cwd, fs::Kind::Directory, 0755);
+    } catch (const Error& e) {
+        throw Error(std::string("process.cwd: ") + e.what());
+    }
 }
 
 static std::string passwd_home(uid_t uid) {
@@ -89,6 +109,16 @@ std::string exec_error_text(int err) {
     throw Error(what + ": " + exec_error_text(err));
 }
 
+// Whether the current user may execute the regular file `path`, as execve will judge it: the
+// effective ids and capabilities (CAP_DAC_OVERRIDE runs a file whose x bits are another
+// user's), and a noexec mount. access() would ask as the real user without capabilities.
+// Where a seccomp profile denies faccessat2, any x bit will do (Go's and so runc's rule).
+static int exec_permission(const std::string& path, const struct stat& st) {
+    if (::syscall(SYS_faccessat2, AT_FDCWD, path.c_str(), X_OK, AT_EACCESS) == 0) return 0;
+    if (errno != ENOSYS && errno != EPERM) return errno;
+    return (st.st_mode & 0111) ? 0 : EACCES;
+}
+
 // The messages are in runc's words, which docker and podman match to choose the exit status of
 // a command that cannot run: "executable file not found" and "no such file or directory" give
 // 127, "permission denied" 126 (anything else 125 or 255).
@@ -101,12 +131,12 @@ std::string find_executable(const std::string& name, const std::vector<std::stri
         // without an execute bit.
         if (S_ISDIR(st.st_mode)) throw_exec_error(field + ": is a directory", EACCES);
         if (!S_ISREG(st.st_mode)) throw_exec_error(field + ": not a regular file", EACCES);
-        if (::access(name.c_str(), X_OK) != 0) throw_exec_error(field, errno);
+        if (int err = exec_permission(name, st)) throw_exec_error(field, err);
         return name;
     }
     auto runnable = [](const std::string& path) {
         struct stat st;
-        return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
+        return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && exec_permission(path, st) == 0;
     };
     std::string path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
     for (const auto& e : env)
@@ -154,6 +184,8 @@ void launch(const spec::Process& p, const Launch& l) {
     handoff.writes = lsm::exec_labels(p);
     if (l.close_at_exec >= 0) handoff.close_at_exec.push_back(l.close_at_exec);
     handoff.report_fd = l.report_fd;
+    handoff.wait_fifo = l.wait_fifo;
+    handoff.wait_sync = l.wait_sync;
     if (l.linux) scheduling::apply(*l.linux);
     scheduling::set_final_affinity(p, l.exec);
     const spec::Seccomp* seccomp = l.linux && l.linux->seccomp ? &*l.linux->seccomp : nullptr;
@@ -163,16 +195,24 @@ void launch(const spec::Process& p, const Launch& l) {
         l.seccomp_notify(std::move(fd));
     };
     hand_over(security::load_seccomp_before_user_switch(p, seccomp));
-    switch_user(p);
     // Before the chdir: an fd of husk's or of its caller is no way out (see enter_cwd).
     close_fds_on_exec(l.preserve_fds);
-    enter_cwd(p);
+    bool in_cwd = enter_cwd(p, true);
+    switch_user(p);
+    if (!in_cwd) enter_cwd(p, false);
     auto env = environment(p, l.extra_env);
     std::string path = find_executable(p.args.at(0), env);
     set_no_new_privs(p);
     hand_over(security::load_seccomp_before_exec(p, seccomp));
+    // Before before_exec, where init waits for `start`: what is left after it is on the path
+    // `start` waits for (until the program's execve). Nothing here handles a signal; the mask
+    // (husk run blocks the ones it forwards) is kept until the exec.
+    proc::reset_signal_dispositions();
     if (l.before_exec) l.before_exec();
-    proc::reset_signals();
+    // After before_exec: the startContainer hooks it runs must not inherit what is carried.
+    if (auto caps = security::carry_capabilities_through_stub())
+        handoff.caps = std::array<uint64_t, 3>{caps->effective, caps->inheritable, caps->ambient};
+    proc::unblock_signals();
     int err = exec_stub::exec(*l.stub, path, p.args, env, handoff);
     if (l.stub->via == exec_stub::Via::ProcFd)
         throw_errno("exec " + path + " through /proc/self/fd (linux.seccomp does not plainly allow execveat, and "

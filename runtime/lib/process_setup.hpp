@@ -16,8 +16,12 @@ namespace husk::process {
 void set_rlimits(const spec::Process& p);
 // setgroups/setresgid/setresuid with capabilities kept as configured.
 void switch_user(const spec::Process& p);
-// chdir, refusing a directory outside the root (reached through an open fd).
-void enter_cwd(const spec::Process& p);
+// chdir, refusing a directory outside the root (reached through an open fd). With `may_defer`,
+// a chdir refused for permission returns false instead of throwing (to retry as the user).
+bool enter_cwd(const spec::Process& p, bool may_defer);
+// Makes process.cwd (and its parents, 0755) inside the root if it does not exist, as runc does
+// for the container's first process. Called as root of the container, after entering the root.
+void create_cwd(const spec::Process& p);
 // process.env plus HOME when the config lacks it, plus `extra`.
 std::vector<std::string> environment(const spec::Process& p, const std::vector<std::string>& extra);
 std::string find_executable(const std::string& name, const std::vector<std::string>& env);
@@ -43,14 +47,16 @@ struct Launch {
     const exec_stub::Stub* stub = nullptr;
     // Closed when the program itself execs (init: exec.fifo's read end, for `start`).
     int close_at_exec = -1;
+    // Where set, the exec stub waits on these for `husk start` (see exec_stub::Handoff).
+    int wait_fifo = -1, wait_sync = -1;
     // Where the stub reports a failed execve of the program ("X<errno>"), if anyone listens.
     int report_fd = -1;
 };
 
 // The shared tail of init and exec, in order: rlimits, scheduler/ioprio/LSM label, personality
-// and memory policy, CPU affinity, seccomp (without no_new_privs), user and capabilities, fds
-// close-on-exec, cwd,
-// environment, executable lookup, no_new_privs, seccomp (with it), before_exec, fd cleanup, and
+// and memory policy, CPU affinity, seccomp (without no_new_privs), fds close-on-exec, cwd (as
+// the runtime, or after the next step where only the user may enter it), user and
+// capabilities, environment, executable lookup, no_new_privs, seccomp (with it), before_exec, fd cleanup, and
 // the exec through the stub, which writes the exec-time LSM labels and execs the program.
 [[noreturn]] void launch(const spec::Process& p, const Launch& l);
 

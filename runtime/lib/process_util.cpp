@@ -20,13 +20,21 @@ std::vector<char*> cstrings(const std::vector<std::string>& v) {
     return out;
 }
 
-void reset_signals() {
+void reset_signal_dispositions() {
     struct sigaction dfl{};
     dfl.sa_handler = SIG_DFL;
     for (int s = 1; s < NSIG; ++s) ::sigaction(s, &dfl, nullptr);
+}
+
+void unblock_signals() {
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
+}
+
+void reset_signals() {
+    reset_signal_dispositions();
+    unblock_signals();
 }
 
 std::optional<uint64_t> start_time(pid_t pid) {
@@ -92,7 +100,8 @@ int signal_number(const std::string& name) {
     if (std::isdigit(static_cast<unsigned char>(name[0]))) {
         char* end = nullptr;
         long n = std::strtol(name.c_str(), &end, 10);
-        if (*end || n <= 0 || n >= NSIG) throw Error("signal: \"" + name + "\" is not a valid signal number");
+        // 0 as with kill(1) and runc: no signal, only the check that the processes exist.
+        if (*end || n < 0 || n >= NSIG) throw Error("signal: \"" + name + "\" is not a valid signal number");
         return static_cast<int>(n);
     }
     std::string n = name;

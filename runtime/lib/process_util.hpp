@@ -15,6 +15,9 @@ namespace husk::proc {
 std::vector<char*> cstrings(const std::vector<std::string>& v);
 // Default dispositions and an empty mask, as a freshly exec'd program expects.
 void reset_signals();
+// The two halves of it, for a caller that does the 64 sigactions ahead of time.
+void reset_signal_dispositions();
+void unblock_signals();
 // Field 22 of /proc/<pid>/stat (start time in clock ticks); nullopt if gone or a zombie.
 std::optional<uint64_t> start_time(pid_t pid);
 // The pid, in our pid namespace, of the process a pidfd refers to (fdinfo's "Pid:"); -1 if it

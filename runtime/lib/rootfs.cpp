@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <string_view>
 
 #include "error.hpp"
@@ -81,6 +82,14 @@ UniqueFd make_bind(const std::string& source, bool recursive, const std::string&
     unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0);
     UniqueFd mfd(::open_tree(AT_FDCWD, source.c_str(), flags));
     if (!mfd) throw_errno("bind mount " + what + ": source " + source);
+    return mfd;
+}
+
+// The same from an fd of the source (opened by the parent, see open_bind_sources).
+UniqueFd clone_tree(int source_fd, bool recursive, const std::string& what) {
+    unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0);
+    UniqueFd mfd(::open_tree(source_fd, "", flags));
+    if (!mfd) throw_errno("bind mount " + what);
     return mfd;
 }
 
@@ -205,6 +214,29 @@ UniqueFd make_userns(const std::vector<spec::IdMapping>& uids, const std::vector
     return ns;
 }
 
+// A tmpfs without mode= over an existing directory takes that directory's mode, setuid, setgid
+// and sticky bits included (runc's behaviour), rather than tmpfs' 1777.
+void keep_covered_mode(int rootfd, const std::string& dest, mounts::Options& o) {
+    for (const auto& d : o.data)
+        if (d.rfind("mode=", 0) == 0) return;
+    UniqueFd covered = fs::open_in_root(rootfd, dest, O_PATH, true);
+    struct stat st;
+    if (!covered || ::fstat(covered.get(), &st) != 0 || !S_ISDIR(st.st_mode)) return;
+    char mode[16];
+    std::snprintf(mode, sizeof mode, "mode=%o", st.st_mode & 07777);
+    o.data.push_back(mode);
+}
+
+// The config's own /dev mount is read-only (and not a bind of the host's).
+bool dev_readonly(const spec::Config& c) {
+    for (const auto& m : c.mounts) {
+        if (fs::clean("/" + m.destination) != "/dev") continue;
+        auto o = mounts::parse(m.options);
+        return !(o.bind || m.type == "bind") && o.readonly;
+    }
+    return false;
+}
+
 void require_procfs_mount(int mfd, const std::string& dest) {
     if (dest != "/proc") return;
     struct statfs sfs;
@@ -226,8 +258,15 @@ void do_mount(int rootfd, size_t index, const spec::Mount& m, const Setup& s) {
     if ((m.type == "proc" || m.type == "sysfs") && fs::has_symlink_in_root(rootfd, dest))
         throw Error("mount " + dest + ": the destination of a " + m.type + " mount must not be a symlink");
     std::string source = bind ? bind_source(m, s.rootfs) : m.source;
+    const UniqueFd* opened = s.bind_sources && s.bind_sources->count(index) ? &s.bind_sources->at(index) : nullptr;
     fs::Kind kind = fs::Kind::Directory;
-    if (bind && !is_dir(source)) kind = fs::Kind::File;
+    struct stat st;
+    if (bind && !(opened ? ::fstat(opened->get(), &st) == 0 && S_ISDIR(st.st_mode) : is_dir(source)))
+        kind = fs::Kind::File;
+    if (m.type == "tmpfs" && !bind) keep_covered_mode(rootfd, dest, o);
+    // As runc: a read-only /dev is made read-only only once its devices, /dev/pts and the
+    // console are in place (finish()).
+    if (dest == "/dev" && !bind) o.readonly = false;
     UniqueFd target = fs::mkdir_all_in_root(rootfd, dest, kind);
     if (s.idmapped && s.idmapped->count(index)) {
         require_procfs_mount(s.idmapped->at(index).get(), dest);
@@ -236,7 +275,7 @@ void do_mount(int rootfd, size_t index, const spec::Mount& m, const Setup& s) {
     }
     UniqueFd mfd;
     if (bind) {
-        mfd = make_bind(source, o.recursive, dest);
+        mfd = opened ? clone_tree(opened->get(), o.recursive, dest) : make_bind(source, o.recursive, dest);
         require_procfs_mount(mfd.get(), dest);
         uint64_t set = o.attr_set | (o.readonly ? MOUNT_ATTR_RDONLY : 0);
         uint64_t clr = o.attr_clr;
@@ -262,8 +301,10 @@ constexpr DefaultDevice kDefaultDevices[] = {{"/dev/null", 1, 3},    {"/dev/zero
                                              {"/dev/urandom", 1, 9}, {"/dev/tty", 5, 0}};
 
 // mknod, or a bind of the host's node where mknod is not allowed (user namespaces).
-void make_device(int rootfd, const std::string& path, mode_t type, unsigned major, unsigned minor, mode_t perm,
+void make_device(int rootfd, const std::string& given, mode_t type, unsigned major, unsigned minor, mode_t perm,
                  uid_t uid, gid_t gid, bool bind_only) {
+    // "/dev/x/" is /dev/x, as with runc (the last component is the node's name).
+    const std::string path = fs::clean("/" + given);
     std::string parent = path.substr(0, path.rfind('/'));
     UniqueFd dir = fs::mkdir_all_in_root(rootfd, parent.empty() ? "/" : parent, fs::Kind::Directory);
     UniqueFd dirfd = fs::open_in_root(rootfd, parent.empty() ? "/" : parent, O_PATH | O_DIRECTORY);
@@ -375,6 +416,56 @@ void make_private_if_shared(const std::string& path) {
     set_propagation(fd.get(), MS_PRIVATE, "the mount holding " + path);
 }
 
+// The mount points of whole procfs and sysfs mounts (their root is the filesystem's root)
+// outside `rootfs`, from /proc/self/mountinfo.
+std::vector<std::string> outer_procfs_sysfs(const std::string& rootfs) {
+    std::vector<std::string> out;
+    std::string info = fs::read_file("/proc/self/mountinfo");
+    for (size_t pos = 0; pos < info.size();) {
+        size_t end = std::min(info.find('\n', pos), info.size());
+        std::string_view line(info.data() + pos, end - pos);
+        pos = end + 1;
+        // id parent major:minor root mountpoint options... - fstype source superoptions
+        size_t dash = line.find(" - ");
+        if (dash == std::string_view::npos) continue;
+        std::string_view type = line.substr(dash + 3);
+        type = type.substr(0, type.find(' '));
+        if (type != "proc" && type != "sysfs") continue;
+        std::vector<std::string_view> f;
+        for (size_t a = 0; a < dash && f.size() < 5;) {
+            size_t b = std::min(line.find(' ', a), dash);
+            f.push_back(line.substr(a, b - a));
+            a = b + 1;
+        }
+        if (f.size() < 5 || f[3] != "/") continue;
+        std::string point(f[4]);
+        // Octal escapes (\040 for a space) are left alone: such a path is skipped below.
+        if (point == rootfs || point.rfind(rootfs + "/", 0) == 0 || point.find('\\') != std::string::npos) continue;
+        out.push_back(point);
+    }
+    return out;
+}
+
+// --no-pivot keeps the host's mounts in the container's mount namespace, under the rootfs that
+// is moved over them. The kernel lets a user namespace mount procfs or sysfs where a whole one
+// is already visible in its mount namespace, and counts those hidden ones too: a process of
+// the container that makes a user namespace of its own (where the container's masked /proc no
+// longer counts) could mount a bare /proc. So each is covered with an empty tmpfs, which a
+// namespace made inside the container gets as a locked mount over it, as runc covers those it
+// may not unmount. Covered, not unmounted: an unmount propagates to the peers of the mount it
+// sits on (the host's `/`, with rootfsPropagation shared); the covering mount sits on the
+// procfs itself, made a slave first so that it reaches nothing of the host's.
+void hide_outer_procfs_sysfs(const std::string& rootfs) {
+    for (const auto& point : outer_procfs_sysfs(rootfs)) {
+        if (::mount(nullptr, point.c_str(), nullptr, MS_SLAVE | MS_REC, nullptr) != 0) {
+            if (errno == ENOENT) continue;  // under one already covered
+            throw_errno("--no-pivot: make " + point + " a slave before covering it");
+        }
+        if (::mount("tmpfs", point.c_str(), "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0)
+            throw_errno("--no-pivot: cover " + point);
+    }
+}
+
 }  // namespace
 
 std::map<size_t, UniqueFd> make_idmapped_mounts(const spec::Config& c, const std::string& rootfs) {
@@ -409,6 +500,39 @@ std::map<size_t, UniqueFd> make_idmapped_mounts(const spec::Config& c, const std
     return out;
 }
 
+std::map<size_t, UniqueFd> open_bind_sources(const spec::Config& c, const std::string& rootfs, pid_t pid) {
+    std::map<size_t, UniqueFd> out;
+    std::vector<size_t> binds;
+    for (size_t i = 0; i < c.mounts.size(); ++i) {
+        const spec::Mount& m = c.mounts[i];
+        mounts::Options o = mounts::parse(m.options);
+        if ((o.bind || m.type == "bind") && !wants_idmap(m, o) && !m.source.empty()) binds.push_back(i);
+    }
+    if (binds.empty()) return out;
+    UniqueFd own(::open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC));
+    UniqueFd cwd(::open(".", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    UniqueFd theirs(::open(("/proc/" + std::to_string(pid) + "/ns/mnt").c_str(), O_RDONLY | O_CLOEXEC));
+    if (!own || !cwd || !theirs) throw_errno("open the mount namespaces to open bind sources in");
+    // Only where husk may come back: re-entering its own namespace asks the same rights of it
+    // (which root of a user namespace, over the host's mount namespace, lacks). Without them,
+    // or without the right to enter the container's (rootless), init opens the sources itself.
+    if (::setns(own.get(), CLONE_NEWNS) != 0 || ::setns(theirs.get(), CLONE_NEWNS) != 0) {
+        int err = errno;
+        if (::fchdir(cwd.get()) != 0) throw_errno("return to husk's working directory");
+        if (err == EPERM) return out;
+        throw_errno("enter the container's mount namespace to open bind sources", err);
+    }
+    for (size_t i : binds) {
+        UniqueFd fd(::open(bind_source(c.mounts[i], rootfs).c_str(), O_PATH | O_CLOEXEC));
+        if (fd) out.emplace(i, std::move(fd));
+    }
+    // Back home, cwd and all (setns moved both to the namespace's root): a relative --pid-file
+    // is still to be written.
+    if (::setns(own.get(), CLONE_NEWNS) != 0 || ::fchdir(cwd.get()) != 0)
+        throw_errno("return to husk's mount namespace");
+    return out;
+}
+
 UniqueFd prepare(const Setup& s) {
     const spec::Config& c = s.config;
     if (s.own_mount_ns) {
@@ -434,7 +558,8 @@ UniqueFd prepare(const Setup& s) {
     return rootfd;
 }
 
-void enter(int rootfd, Entry how) {
+void enter(int rootfd, Entry how, const std::string& rootfs) {
+    if (how == Entry::MoveRoot) hide_outer_procfs_sysfs(rootfs);
     if (::fchdir(rootfd) != 0) throw_errno("chdir to rootfs");
     if (how == Entry::Chroot) {
         if (::chroot(".") != 0) throw_errno("chroot");
@@ -495,6 +620,11 @@ void finish(const spec::Config& c) {
             }
             attach(mfd.get(), target.get(), p);
         }
+    }
+    if (dev_readonly(c)) {
+        UniqueFd dev(::open("/dev", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (!dev) throw_errno("open /dev");
+        set_attrs(dev.get(), MOUNT_ATTR_RDONLY, 0, false, "/dev");
     }
     if (c.root.readonly) {
         UniqueFd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));

@@ -22,6 +22,8 @@ struct Setup {
     bool own_mount_ns = true;
     // Detached idmapped mounts made by the parent, by index in config.mounts.
     const std::map<size_t, UniqueFd>* idmapped = nullptr;
+    // Bind sources the parent opened for a container in a user namespace, by index.
+    const std::map<size_t, UniqueFd>* bind_sources = nullptr;
 };
 
 // Idmapped bind mounts (idmap, ridmap, or mount uid/gid mappings), made before clone: setting
@@ -29,13 +31,22 @@ struct Setup {
 // namespace of its own lacks. The child attaches them where the config says.
 std::map<size_t, UniqueFd> make_idmapped_mounts(const spec::Config& c, const std::string& rootfs);
 
+// The sources of the config's bind mounts (idmapped ones aside), opened O_PATH by the calling
+// husk, privileged on the host, inside the new mount namespace of `pid` (as runc does): in a
+// user namespace the container's root may be unable to reach a source that the bind is meant
+// to give it. Made in that namespace, so that the binds init makes from them are those it would
+// have made by path. Empty where husk may not enter it (rootless); a source that cannot be
+// opened is left to init, which names the error.
+std::map<size_t, UniqueFd> open_bind_sources(const spec::Config& c, const std::string& rootfs, pid_t pid);
+
 enum class Entry { PivotRoot, MoveRoot, Chroot };
 
 // Before pivot: propagation, rootfs bind, every mount, devices. Returns the rootfs fd.
 UniqueFd prepare(const Setup& s);
-// Makes the rootfs "/": pivot_root, MS_MOVE + chroot (--no-pivot), or a plain chroot when
-// the container shares the host's mount namespace.
-void enter(int rootfd, Entry how);
+// Makes the rootfs "/": pivot_root, MS_MOVE + chroot (--no-pivot, after unmounting or
+// covering the host's procfs and sysfs mounts that stay in the namespace), or a plain chroot
+// when the container shares the host's mount namespace. `rootfs` is rootfd's host path.
+void enter(int rootfd, Entry how, const std::string& rootfs);
 // Detaches every mount under `rootfs` in the current namespace (for containers without a mount
 // namespace, whose mounts live in the host's), deepest first.
 void unmount_under(const std::string& rootfs);

@@ -1,10 +1,16 @@
 #include "seccomp.hpp"
 
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <seccomp.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -22,6 +28,8 @@ namespace husk::seccomp {
 namespace {
 
 const char* const kField = "linux.seccomp";
+// runc's words for a listener that cannot be reached, which callers match.
+const char* const kNoAgent = "failed to connect with seccomp agent specified in the seccomp profile";
 
 // Kernel names in /proc/sys/kernel/seccomp/actions_avail for each spec action.
 const std::map<std::string, const char*> kKernelAction = {
@@ -143,45 +151,8 @@ void add_rule(scmp_filter_ctx ctx, uint32_t default_action, const spec::SeccompS
     }
 }
 
-// The syscalls libseccomp knows above native number `newest`, as the numbers rules take. Each
-// lookup scans libseccomp's table (~0.3 us): asked once per process, in husk before the clone,
-// so init reuses the answer; the walk stops 128 numbers past the last known (x86-64's table
-// has a gap of 89 below pidfd_send_signal).
-const std::vector<int>& syscalls_newer_than(int newest) {
-    static int cached_for = -1;
-    static std::vector<int> cached;
-    if (cached_for == newest) return cached;
-    cached.clear();
-    for (int nr = newest + 1, misses = 0; nr < 1024 && misses < 128; ++nr) {
-        char* name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
-        if (!name) {
-            ++misses;
-            continue;
-        }
-        misses = 0;
-        int pseudo = seccomp_syscall_resolve_name(name);
-        std::free(name);
-        if (pseudo != __NR_SCMP_ERROR) cached.push_back(pseudo);
-    }
-    cached_for = newest;
-    return cached;
-}
-
-// As runc: a profile that denies by default was written for the syscalls it knew, so the ones
-// newer than any it names fail with ENOSYS rather than the default errno. ENOSYS is what lets a
-// C library fall back (clone3 to clone, faccessat2 to faccessat); EPERM makes it give up.
-// libseccomp has no rule on the syscall number itself, so each newer syscall it knows gets one.
-void add_enosys_for_newer(scmp_filter_ctx ctx, uint32_t default_action, int newest) {
-    if (default_action == SCMP_ACT_ALLOW || default_action == SCMP_ACT_LOG || default_action == SCMP_ACT_ERRNO(ENOSYS))
-        return;
-    if (newest < 0) return;
-    for (int pseudo : syscalls_newer_than(newest)) {
-        int rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), pseudo, 0);
-        if (rc < 0 && rc != -EEXIST) check_rc(rc, std::string(kField) + ": add ENOSYS rule for syscall " + std::to_string(pseudo));
-    }
-}
-
-Filter build(const spec::Seccomp& s) {
+// `newest` gets the highest native syscall number the profile names (-1 if none).
+Filter build(const spec::Seccomp& s, int* newest_out = nullptr) {
     uint32_t def = action_value(s.default_action, s.default_errno_ret);
     Filter ctx(seccomp_init(def), seccomp_release);
     if (!ctx) throw Error(std::string(kField) + ".defaultAction: cannot initialise a filter for " + s.default_action);
@@ -200,8 +171,64 @@ Filter build(const spec::Seccomp& s) {
     int newest = -1;
     for (size_t i = 0; i < s.syscalls.size(); ++i)
         add_rule(ctx.get(), def, s.syscalls[i], std::string(kField) + ".syscalls[" + std::to_string(i) + "]", newest);
-    add_enosys_for_newer(ctx.get(), def, newest);
+    if (newest_out) *newest_out = newest;
     return ctx;
+}
+
+// As runc: a profile that denies by default was written for the syscalls it knew, so the ones
+// newer than any it names fail with ENOSYS rather than its default action. ENOSYS is what lets
+// a C library fall back (clone3 to clone, faccessat2 to faccessat); EPERM makes it give up.
+// libseccomp has no rule on the syscall number itself, and knows no syscall newer than itself,
+// so the filter it generates gets a few instructions in front: for the native architecture, a
+// number above `newest` (and below x32's range) returns ENOSYS; all else goes on to libseccomp's
+// program, whose jumps are relative and so unchanged.
+std::vector<sock_filter> enosys_prefix(int newest) {
+    constexpr uint32_t kArchOffset = offsetof(seccomp_data, arch), kNrOffset = offsetof(seccomp_data, nr);
+    constexpr uint32_t kX32Bit = 0x40000000;
+    return {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kArchOffset),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, seccomp_arch_native(), 0, 4),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kNrOffset),
+        BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, static_cast<uint32_t>(newest), 0, 2),
+        BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, kX32Bit, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA)),
+    };
+}
+
+bool wants_enosys_prefix(const spec::Seccomp& s, scmp_filter_ctx ctx, int newest) {
+    uint32_t def = action_value(s.default_action, s.default_errno_ret);
+    if (def == SCMP_ACT_ALLOW || def == SCMP_ACT_LOG || def == SCMP_ACT_ERRNO(ENOSYS)) return false;
+    return newest >= 0 && seccomp_arch_exist(ctx, seccomp_arch_native()) == 0;
+}
+
+// libseccomp's program for ctx, as the kernel takes it.
+std::vector<sock_filter> export_program(scmp_filter_ctx ctx) {
+    UniqueFd mem(::memfd_create("husk-seccomp", MFD_CLOEXEC));
+    if (!mem) throw_errno(std::string(kField) + ": memfd_create for the filter");
+    check_rc(seccomp_export_bpf(ctx, mem.get()), std::string(kField) + ": generate the filter");
+    off_t size = ::lseek(mem.get(), 0, SEEK_END);
+    if (size < 0 || size % static_cast<off_t>(sizeof(sock_filter)) != 0)
+        throw Error(std::string(kField) + ": the generated filter has an odd size");
+    std::vector<sock_filter> prog(static_cast<size_t>(size) / sizeof(sock_filter));
+    if (::pread(mem.get(), prog.data(), static_cast<size_t>(size), 0) != size)
+        throw_errno(std::string(kField) + ": read the generated filter");
+    return prog;
+}
+
+// What seccomp_load would ask of the kernel: the profile's flags, and a listener for NOTIFY.
+unsigned int load_flags(const spec::Seccomp& s, bool notify) {
+    unsigned int flags = 0;
+    for (const auto& f : s.flags) {
+        if (f == "SECCOMP_FILTER_FLAG_TSYNC") flags |= SECCOMP_FILTER_FLAG_TSYNC;
+        else if (f == "SECCOMP_FILTER_FLAG_LOG") flags |= SECCOMP_FILTER_FLAG_LOG;
+        else if (f == "SECCOMP_FILTER_FLAG_SPEC_ALLOW") flags |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
+    }
+    if (notify) {
+        flags |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
+        // TSYNC and a listener together: ESRCH rather than a thread id on a failed sync.
+        if (flags & SECCOMP_FILTER_FLAG_TSYNC) flags |= SECCOMP_FILTER_FLAG_TSYNC_ESRCH;
+    }
+    return flags;
 }
 
 }  // namespace
@@ -211,6 +238,15 @@ void validate(const spec::Seccomp& s) {
     check_action(avail, std::string(kField) + ".defaultAction", s.default_action);
     for (size_t i = 0; i < s.syscalls.size(); ++i)
         check_action(avail, std::string(kField) + ".syscalls[" + std::to_string(i) + "].action", s.syscalls[i].action);
+    // As runc: the container's process must still write (to the runtime, and its errors) once
+    // the filter is in, and nobody answers a notification until the agent has the fd.
+    if (s.default_action == "SCMP_ACT_NOTIFY")
+        throw Error(std::string(kField) + ".defaultAction: SCMP_ACT_NOTIFY cannot be used as the default action");
+    for (size_t i = 0; i < s.syscalls.size(); ++i)
+        for (const auto& name : s.syscalls[i].names)
+            if (s.syscalls[i].action == "SCMP_ACT_NOTIFY" && name == "write")
+                throw Error(std::string(kField) + ".syscalls[" + std::to_string(i) +
+                            "]: SCMP_ACT_NOTIFY cannot be used for the write syscall");
     // The spec: an errno for an action that returns none is an error, not ignored.
     auto errno_allowed = [](const std::string& action) {
         return action == "SCMP_ACT_ERRNO" || action == "SCMP_ACT_TRACE";
@@ -242,7 +278,8 @@ void validate(const spec::Seccomp& s) {
         }
     if (!s.listener_path.empty()) {
         struct stat st;
-        if (::stat(s.listener_path.c_str(), &st) != 0) throw_errno(std::string(kField) + ".listenerPath: " + s.listener_path);
+        if (::stat(s.listener_path.c_str(), &st) != 0)
+            throw_errno(std::string(kField) + ".listenerPath: " + kNoAgent + ": " + s.listener_path);
         if (!S_ISSOCK(st.st_mode))
             throw Error(std::string(kField) + ".listenerPath: " + s.listener_path + " is not a socket");
     }
@@ -251,10 +288,22 @@ void validate(const spec::Seccomp& s) {
 }
 
 UniqueFd load(const spec::Seccomp& s) {
-    Filter ctx = build(s);
-    check_rc(seccomp_load(ctx.get()), std::string(kField) + ": load filter");
+    int newest = -1;
+    Filter ctx = build(s, &newest);
     bool notify = s.default_action == "SCMP_ACT_NOTIFY";
     for (const auto& c : s.syscalls) notify = notify || c.action == "SCMP_ACT_NOTIFY";
+    if (wants_enosys_prefix(s, ctx.get(), newest)) {
+        std::vector<sock_filter> prog = enosys_prefix(newest);
+        std::vector<sock_filter> rest = export_program(ctx.get());
+        prog.insert(prog.end(), rest.begin(), rest.end());
+        if (prog.size() > BPF_MAXINSNS) throw Error(std::string(kField) + ": the filter is too long for the kernel");
+        sock_fprog fprog{static_cast<unsigned short>(prog.size()), prog.data()};
+        long rc = ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, load_flags(s, notify), &fprog);
+        if (rc < 0) throw_errno(std::string(kField) + ": load filter");
+        // With a listener the kernel returned its fd, close-on-exec.
+        return notify ? UniqueFd(static_cast<int>(rc)) : UniqueFd();
+    }
+    check_rc(seccomp_load(ctx.get()), std::string(kField) + ": load filter");
     if (!notify) return UniqueFd();
     // libseccomp keeps the listener fd (close-on-exec, made by the kernel) in global state and
     // never closes it itself, so it is ours to own.
@@ -278,7 +327,7 @@ void send_to_listener(const spec::Seccomp& s, int notify_fd, pid_t pid, const st
     try {
         sock = unix_socket::connect(s.listener_path);
     } catch (const std::exception& e) {
-        throw Error(std::string(kField) + ".listenerPath: " + e.what());
+        throw Error(std::string(kField) + ".listenerPath: " + kNoAgent + ": " + e.what());
     }
     try {
         unix_socket::send_fd(sock.get(), notify_fd, process_state_message(s, pid, state_json));

@@ -170,6 +170,35 @@ void before_user_switch(const spec::Process& p) {
     }
 }
 
+std::optional<StubCaps> carry_capabilities_through_stub() {
+    // Root's execve of the stub gives it its bounding set anyway; nothing to carry.
+    if (::geteuid() == 0) return std::nullopt;
+    CapSets cur = get_caps();
+    uint64_t ambient = 0;
+    for (int n = 0; n <= last_cap(); ++n)
+        if ((cur.permitted & cur.inheritable & (uint64_t{1} << n)) &&
+            ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, n, 0, 0) == 1)
+            ambient |= uint64_t{1} << n;
+    uint64_t carry = cur.effective & ~ambient;
+    if (!carry) return std::nullopt;
+    // An ambient capability must be permitted and inheritable. Best effort: where a seccomp
+    // profile denies this, the stub runs without them, as it would have anyway.
+    CapSets raised = cur;
+    raised.inheritable |= cur.effective;
+    if (set_caps(raised) != 0) return std::nullopt;
+    for (int n = 0; n <= last_cap(); ++n) {
+        if (!(carry & (uint64_t{1} << n))) continue;
+        if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, n, 0, 0) != 0) {
+            ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+            set_caps(cur);
+            for (int m = 0; m <= last_cap(); ++m)
+                if (ambient & (uint64_t{1} << m)) ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, m, 0, 0);
+            return std::nullopt;
+        }
+    }
+    return StubCaps{cur.effective, cur.inheritable, ambient};
+}
+
 void apply_capabilities(const spec::Process& p) {
     if (!p.capabilities) {
         ::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);

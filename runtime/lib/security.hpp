@@ -2,6 +2,8 @@
 // LSM labels and scheduling, behind calls that init and exec share. init.cpp owns the order.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,5 +32,15 @@ std::vector<std::string> known_capabilities();
 void before_user_switch(const spec::Process& process);
 // After the uid switch: effective, permitted, inheritable and ambient sets.
 void apply_capabilities(const spec::Process& process);
+
+// The sets (as masks) the exec stub restores before the program's execve (see exec_stub.hpp).
+struct StubCaps {
+    uint64_t effective = 0, inheritable = 0, ambient = 0;
+};
+// Right before the exec of the stub, for a user other than root: raises the effective
+// capabilities that are not ambient into the ambient set (and so the inheritable one), so that
+// they survive the stub's execve, and returns the sets the stub is to put back. Nothing to do
+// (root, or no effective capability beyond the ambient ones) or not allowed: nullopt.
+std::optional<StubCaps> carry_capabilities_through_stub();
 
 }  // namespace husk::security

@@ -38,16 +38,17 @@ def help_flags(text, heading):
 
 def commands():
     text = husk("--help")
-    block = text.split("Commands:\n", 1)[1].split("\n\n", 1)[0]
-    return [line.split()[0] for line in block.splitlines()]
+    block = text.split("COMMANDS:\n", 1)[1].split("\n\n", 1)[0]
+    # runc's layout ends the list with "help, h": the help is no page of its own.
+    return [line.split()[0] for line in block.splitlines() if not line.split()[0].startswith("help")]
 
 
 COMMANDS = commands()
-GLOBAL_FLAGS = help_flags(husk("--help"), "Global options:")
+GLOBAL_FLAGS = help_flags(husk("--help"), "GLOBAL OPTIONS:")
 
 
 def command_flags(cmd):
-    return help_flags(husk(cmd, "--help"), "Options:")
+    return help_flags(husk(cmd, "--help"), "OPTIONS:")
 
 
 def man_page(name):

@@ -18,8 +18,8 @@ HUSK = os.environ.get("HUSK", os.path.join(BUILD, "runtime", "husk"))
 
 def commands():
     out = subprocess.run([HUSK, "--help"], capture_output=True, text=True, check=True).stdout
-    block = out.split("Commands:\n", 1)[1].split("\n\n", 1)[0]
-    return [line.split()[0] for line in block.splitlines()]
+    block = out.split("COMMANDS:\n", 1)[1].split("\n\n", 1)[0]
+    return [line.split()[0] for line in block.splitlines() if not line.split()[0].startswith("help")]
 
 
 def has_shim():

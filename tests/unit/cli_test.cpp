@@ -27,6 +27,7 @@ TEST_CASE("booleans, integers, repeated flags and positionals") {
     int n = 0;
     std::vector<std::string> env;
     Args a({"-d", "--force=false", "--preserve-fds", "3", "-e", "A=1", "--env=B=2", "id", "cmd", "-x"});
+    a.flags_before_args();
     a.boolean({"detach", "d"}, &d);
     a.boolean({"force", "f"}, &f);
     a.integer({"preserve-fds"}, &n);
@@ -38,6 +39,19 @@ TEST_CASE("booleans, integers, repeated flags and positionals") {
     CHECK(env == std::vector<std::string>{"A=1", "B=2"});
     // Flags stop at the first positional: the command's own flags are left alone.
     CHECK(pos == std::vector<std::string>{"id", "cmd", "-x"});
+}
+
+TEST_CASE("flags after the arguments, as runc's parser takes them") {
+    std::string memory;
+    bool all = false;
+    Args a({"id", "--memory", "100M", "KILL", "-a", "-x", "--", "--memory"});
+    a.value({"memory"}, &memory);
+    a.boolean({"all", "a"}, &all);
+    auto pos = a.parse();
+    CHECK(memory == "100M");
+    CHECK(all);
+    // An undefined flag after an argument is an argument; after "--" everything is.
+    CHECK(pos == std::vector<std::string>{"id", "KILL", "-x", "--memory"});
 }
 
 TEST_CASE("flag errors") {
@@ -65,7 +79,8 @@ TEST_CASE("signal names and numbers") {
     CHECK(signal_number("SIGRTMIN+2") == SIGRTMIN + 2);
     CHECK(signal_number("RTMAX-1") == SIGRTMAX - 1);
     CHECK_THROWS_AS(signal_number("SIGFOO"), husk::Error);
-    CHECK_THROWS_AS(signal_number("0"), husk::Error);
+    CHECK(signal_number("0") == 0);
+    CHECK_THROWS_AS(signal_number("-1"), husk::Error);
     CHECK_THROWS_AS(signal_number("65"), husk::Error);
 }
 

@@ -52,7 +52,7 @@ struct HelpFlag {
     std::string text;
 };
 
-// The lines after "Options:" (or "Global options:"): "  -b, --bundle DIR   text".
+// The lines after "OPTIONS:" (or "GLOBAL OPTIONS:"): "  -b, --bundle DIR   text".
 std::vector<HelpFlag> help_flags(const std::string& help, const std::string& heading) {
     std::vector<HelpFlag> flags;
     std::istringstream in(help);
@@ -112,12 +112,15 @@ TEST_CASE("every command's help lists exactly the flags its parser takes") {
     for (const auto& c : commands()) {
         std::string help = run_help(c, {"--help"});
         INFO("husk " << c.name << " --help:\n" << help);
-        CHECK(help.rfind(std::string("Usage: husk ") + c.name, 0) == 0);
+        // runc's layout: NAME ("husk start - ..."), then USAGE.
+        CHECK(help.rfind(std::string("NAME:\n   husk ") + c.name + " - ", 0) == 0);
+        CHECK(help.find(std::string("\n\nUSAGE:\n   husk ") + c.name) != std::string::npos);
         CHECK(help.find("(undocumented)") == std::string::npos);
         // A usage line of flags elided with "..." was how update's help hid most of them.
-        std::string usage = help.substr(0, help.find('\n'));
+        size_t at = help.find("USAGE:\n") + 7;
+        std::string usage = help.substr(at, help.find('\n', at) - at);
         CHECK(usage.find(" ...") == std::string::npos);
-        per_command[c.name] = help_flags(help, "Options:");
+        per_command[c.name] = help_flags(help, "OPTIONS:");
         for (const auto& f : per_command[c.name])
             for (const auto& s : f.spellings) universe.insert(s.substr(s[1] == '-' ? 2 : 1));
     }
@@ -150,7 +153,7 @@ TEST_CASE("every command's help lists exactly the flags its parser takes") {
 
 TEST_CASE("husk --help lists every global flag and every command") {
     std::string help = global_help();
-    auto flags = help_flags(help, "Global options:");
+    auto flags = help_flags(help, "GLOBAL OPTIONS:");
     Globals g;
     GlobalFlags gf;
     std::set<std::string> listed;
@@ -194,7 +197,7 @@ TEST_CASE("a flag's help line: short names first, its value, its text") {
     CHECK(help.find("      --cpu-share, --cpu-shares N") != std::string::npos);
     CHECK(std::regex_search(help, std::regex("--undocumented VALUE +\\(undocumented\\)\\n")));
     CHECK(help.find("  -h, --help") != std::string::npos);
-    CHECK(usage_text(a, "x [options]", "Does x.").rfind("Usage: husk x [options]\n\nDoes x.\n\nOptions:\n", 0) == 0);
+    CHECK(usage_text(a, "x [options]", "Does x.").rfind("NAME:\n   husk x - does x\n\nUSAGE:\n   husk x [options]\n\nOPTIONS:\n", 0) == 0);
 }
 
 TEST_CASE("usage errors point to --help") {

@@ -28,3 +28,15 @@ TEST_CASE("rfc3339 agrees with gmtime_r across leap years, century rules and day
     ::clock_gettime(CLOCK_REALTIME, &now);
     CHECK(husk::log::rfc3339(now) == by_libc(now.tv_sec, now.tv_nsec));
 }
+
+TEST_CASE("log lines in runc's (logrus') text layout, and JSON") {
+    using husk::log::Format;
+    using husk::log::format_line;
+    const std::string t = "2026-12-02T14:21:01.000000001Z";
+    CHECK(format_line(Format::Text, t, "debug", "plain") == "time=\"" + t + "\" level=debug msg=plain\n");
+    CHECK(format_line(Format::Text, t, "error", "say \"hi\"\n\tx\\y") ==
+          "time=\"" + t + "\" level=error msg=\"say \\\"hi\\\"\\n\\tx\\\\y\"\n");
+    CHECK(format_line(Format::Text, t, "info", "") == "time=\"" + t + "\" level=info msg=\"\"\n");
+    CHECK(format_line(Format::Json, t, "warning", "a \"b\"") ==
+          "{\"level\":\"warning\",\"msg\":\"a \\\"b\\\"\",\"time\":\"" + t + "\"}\n");
+}

@@ -56,7 +56,13 @@ TEST_CASE("bad profiles name the field") {
               .find("linux.seccomp.flags[1]: unknown seccomp flag") == 0);
     CHECK(validate_error(R"({"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["kill"],"action":"SCMP_ACT_NOTIFY"}],
         "listenerPath":"/nonexistent/agent.sock"})")
-              .find("linux.seccomp.listenerPath: /nonexistent/agent.sock") == 0);
+              .find("linux.seccomp.listenerPath: failed to connect with seccomp agent specified in the seccomp "
+                    "profile: /nonexistent/agent.sock") == 0);
+    CHECK(validate_error(R"({"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["read","write"],"action":"SCMP_ACT_NOTIFY"}],
+        "listenerPath":"/nonexistent/agent.sock"})") ==
+          "linux.seccomp.syscalls[0]: SCMP_ACT_NOTIFY cannot be used for the write syscall");
+    CHECK(validate_error(R"({"defaultAction":"SCMP_ACT_NOTIFY","listenerPath":"/nonexistent/agent.sock"})") ==
+          "linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be used as the default action");
     CHECK(validate_error(R"({"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["kill"],"action":"SCMP_ACT_NOTIFY"}],
         "listenerPath":"/proc/self/status"})")
               .find("is not a socket") != std::string::npos);
