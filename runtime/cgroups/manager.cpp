@@ -58,37 +58,11 @@ std::vector<std::pair<std::string, std::string>> v1_mounts(const std::string& ro
     return out;
 }
 
-// Whether a v1 cgroup or any cgroup below it has processes (v1 has no "populated" file).
-bool has_processes_below(const std::string& dir, int depth = 0) {
-    std::string text;
-    if (fs::try_read_file(dir + "/cgroup.procs", text) && !split(text, '\n').empty()) return true;
-    if (depth > 64) throw Error("cgroup " + dir + ": nested too deep to check for processes");
-    DIR* d = ::opendir(dir.c_str());
-    if (!d) return false;  // gone meanwhile
-    bool found = false;
-    while (dirent* e = ::readdir(d)) {
-        std::string name = e->d_name;
-        if (name == "." || name == "..") continue;
-        bool is_dir = e->d_type == DT_DIR;
-        if (e->d_type == DT_UNKNOWN) {
-            struct stat st;
-            is_dir = ::fstatat(::dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
-        }
-        if (is_dir && has_processes_below(dir + "/" + name, depth + 1)) {
-            found = true;
-            break;
-        }
-    }
-    ::closedir(d);
-    return found;
-}
-
-// The directories below dir (cgroups made inside the container's), deepest first.
-void subdirs_deepest_first(const std::string& dir, std::vector<std::string>& out, int depth = 0) {
-    if (depth > 64) throw Error("cgroup " + dir + ": nested too deep");
-    DIR* d = ::opendir(dir.c_str());
-    if (!d) return;
+// The directories right below dir (cgroups made inside it); none if dir is gone meanwhile.
+std::vector<std::string> child_dirs(const std::string& dir) {
     std::vector<std::string> children;
+    DIR* d = ::opendir(dir.c_str());
+    if (!d) return children;
     while (dirent* e = ::readdir(d)) {
         std::string name = e->d_name;
         if (name == "." || name == "..") continue;
@@ -100,7 +74,23 @@ void subdirs_deepest_first(const std::string& dir, std::vector<std::string>& out
         if (is_dir) children.push_back(dir + "/" + name);
     }
     ::closedir(d);
-    for (const auto& c : children) {
+    return children;
+}
+
+// Whether a v1 cgroup or any cgroup below it has processes (v1 has no "populated" file).
+bool has_processes_below(const std::string& dir, int depth = 0) {
+    std::string text;
+    if (fs::try_read_file(dir + "/cgroup.procs", text) && !split(text, '\n').empty()) return true;
+    if (depth > 64) throw Error("cgroup " + dir + ": nested too deep to check for processes");
+    for (const auto& c : child_dirs(dir))
+        if (has_processes_below(c, depth + 1)) return true;
+    return false;
+}
+
+// The directories below dir (cgroups made inside the container's), deepest first.
+void subdirs_deepest_first(const std::string& dir, std::vector<std::string>& out, int depth = 0) {
+    if (depth > 64) throw Error("cgroup " + dir + ": nested too deep");
+    for (const auto& c : child_dirs(dir)) {
         subdirs_deepest_first(c, out, depth + 1);
         out.push_back(c);
     }
