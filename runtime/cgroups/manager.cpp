@@ -527,8 +527,13 @@ void Manager::signal_all(int sig) const {
     if (sig == SIGKILL && layout_ == Layout::V2) {
         const Hierarchy* h = find("");
         if (h && has(h->dir, "cgroup.kill")) {
-            set(h->dir, "cgroup.kill", "1", "kill --all");
-            return;
+            // The cgroup may be removed meanwhile (systemd removes an emptied scope's): open or
+            // write then fail with ENOENT, and there is nothing left to kill.
+            std::string path = h->dir + "/cgroup.kill";
+            UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+            if (fd && ::write(fd.get(), "1", 1) == 1) return;
+            if (errno == ENOENT) return;
+            throw_errno("kill --all: write \"1\" to " + path);
         }
     }
     for (pid_t p : pids()) ::kill(p, sig);
