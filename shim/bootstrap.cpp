@@ -16,14 +16,14 @@
 #include <sstream>
 #include <vector>
 
-#include "error.hpp"
+#include "common/error.hpp"
 #include "rootfs.hpp"
 #include "serve.hpp"
 #include "sha256.hpp"
 #include "shim.pb.h"
 #include "shim_options.hpp"
 #include "ttrpc_server.hpp"
-#include "unique_fd.hpp"
+#include "common/unique_fd.hpp"
 #include "wire.pb.h"
 
 namespace husk::shim {

@@ -4,7 +4,7 @@
 
 #include <cerrno>
 
-#include "error.hpp"
+#include "common/error.hpp"
 
 namespace husk::shim {
 

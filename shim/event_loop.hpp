@@ -8,7 +8,7 @@
 #include <map>
 #include <memory>
 
-#include "unique_fd.hpp"
+#include "common/unique_fd.hpp"
 
 namespace husk::shim {
 

@@ -6,7 +6,7 @@
 #include <cstdlib>
 
 #include "bootstrap.hpp"
-#include "error.hpp"
+#include "common/error.hpp"
 #include "grpc_server.hpp"
 #include "husk_version.h"
 #include "serve.hpp"

@@ -14,7 +14,7 @@
 #include <grpcpp/server_posix.h>
 #include <grpcpp/support/byte_buffer.h>
 
-#include "error.hpp"
+#include "common/error.hpp"
 #include "ttrpc_frame.hpp"
 
 namespace husk::shim {

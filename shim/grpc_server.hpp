@@ -12,7 +12,7 @@
 
 #include "event_loop.hpp"
 #include "rpc.hpp"
-#include "unique_fd.hpp"
+#include "common/unique_fd.hpp"
 
 namespace grpc {
 class Server;

@@ -4,7 +4,7 @@
 #include <cstring>
 
 #include "bootstrap.hpp"
-#include "error.hpp"
+#include "common/error.hpp"
 #include "husk_version.h"
 
 int main(int argc, char** argv) {

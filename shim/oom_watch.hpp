@@ -9,7 +9,7 @@
 #include <string>
 
 #include "event_loop.hpp"
-#include "unique_fd.hpp"
+#include "common/unique_fd.hpp"
 
 namespace husk::shim {
 

@@ -11,7 +11,7 @@
 #include <cctype>
 #include <cerrno>
 
-#include "error.hpp"
+#include "common/error.hpp"
 #include "spawn.hpp"
 
 namespace husk::shim {

@@ -8,7 +8,7 @@
 
 #include "event_loop.hpp"
 #include "runtime_cli.hpp"
-#include "unique_fd.hpp"
+#include "common/unique_fd.hpp"
 
 namespace husk::shim {
 

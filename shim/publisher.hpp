@@ -7,7 +7,7 @@
 #include <string>
 
 #include "event_loop.hpp"
-#include "unique_fd.hpp"
+#include "common/unique_fd.hpp"
 
 namespace google::protobuf {
 class MessageLite;

@@ -5,7 +5,7 @@
 #include <cerrno>
 #include <map>
 
-#include "error.hpp"
+#include "common/error.hpp"
 
 namespace husk::shim {
 

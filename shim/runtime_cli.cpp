@@ -9,9 +9,9 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "error.hpp"
+#include "common/error.hpp"
 #include "spawn.hpp"
-#include "unique_fd.hpp"
+#include "common/unique_fd.hpp"
 
 namespace husk::shim {
 

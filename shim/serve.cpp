@@ -12,7 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "error.hpp"
+#include "common/error.hpp"
 #include "event_loop.hpp"
 #include "publisher.hpp"
 #include "task_service.hpp"

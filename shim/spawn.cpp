@@ -5,7 +5,7 @@
 
 #include <cstring>
 
-#include "error.hpp"
+#include "common/error.hpp"
 
 extern char** environ;
 

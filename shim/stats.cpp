@@ -14,7 +14,7 @@
 
 #include "cgroups_v1.pb.h"
 #include "cgroups_v2.pb.h"
-#include "error.hpp"
+#include "common/error.hpp"
 
 namespace husk::shim {
 namespace {

@@ -15,14 +15,14 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "error.hpp"
+#include "common/error.hpp"
 #include "events.pb.h"
 #include "rootfs.hpp"
 #include "runc_options.pb.h"
 #include "shim.pb.h"
 #include "shim_options.hpp"
 #include "stats.hpp"
-#include "unix_socket.hpp"
+#include "common/unix_socket.hpp"
 
 namespace husk::shim {
 namespace v2 = containerd::task::v2;

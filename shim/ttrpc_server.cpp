@@ -7,7 +7,7 @@
 
 #include <cerrno>
 
-#include "error.hpp"
+#include "common/error.hpp"
 #include "ttrpc.pb.h"
 
 namespace husk::shim {

@@ -10,7 +10,7 @@
 #include "event_loop.hpp"
 #include "rpc.hpp"
 #include "ttrpc_frame.hpp"
-#include "unique_fd.hpp"
+#include "common/unique_fd.hpp"
 
 namespace husk::shim {
 

@@ -47,7 +47,7 @@ fi
 
 unit build
 echo "== integration and packaging"
-pytest integration tests/packaging "$@"
+pytest integration tests/packaging tests/test_layers.py "$@"
 
 if [ "${HUSK_QUICK:-0}" != 1 ]; then
   echo "== fuzzing (tests/fuzz/run.sh, ${FUZZ_SECONDS:-45} s a target)"

@@ -7,9 +7,9 @@
 #include <cstring>
 #include <sstream>
 
-#include "error.hpp"
-#include "fs.hpp"
-#include "unique_fd.hpp"
+#include "common/error.hpp"
+#include "common/fs.hpp"
+#include "common/unique_fd.hpp"
 
 namespace husk::cgroups {
 

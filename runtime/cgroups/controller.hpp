@@ -10,7 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "config.hpp"
+#include "spec/config.hpp"
 
 namespace husk::cgroups {
 

@@ -4,7 +4,7 @@
 #include <cctype>
 
 #include "controller.hpp"
-#include "error.hpp"
+#include "common/error.hpp"
 
 namespace husk::cgroups {
 namespace {

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "config.hpp"
+#include "spec/config.hpp"
 
 namespace husk::cgroups {
 

@@ -15,9 +15,9 @@
 #include <thread>
 
 #include "convert.hpp"
-#include "error.hpp"
-#include "fs.hpp"
-#include "log.hpp"
+#include "common/error.hpp"
+#include "common/fs.hpp"
+#include "common/log.hpp"
 #include "v1/controllers.hpp"
 #include "v2/controllers.hpp"
 

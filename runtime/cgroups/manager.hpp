@@ -13,8 +13,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "config.hpp"
-#include "error.hpp"
+#include "spec/config.hpp"
+#include "common/error.hpp"
 
 namespace husk::cgroups {
 

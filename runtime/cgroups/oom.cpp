@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "controller.hpp"
-#include "log.hpp"
+#include "common/log.hpp"
 
 namespace husk::cgroups {
 

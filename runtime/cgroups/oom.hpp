@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-#include "unique_fd.hpp"
+#include "common/unique_fd.hpp"
 
 namespace husk::cgroups {
 

@@ -5,7 +5,7 @@
 
 #include "args.hpp"
 #include "commands.hpp"
-#include "error.hpp"
+#include "common/error.hpp"
 
 namespace husk::cli {
 namespace {

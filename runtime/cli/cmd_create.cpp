@@ -2,14 +2,14 @@
 
 #include "args.hpp"
 #include "commands.hpp"
-#include "container.hpp"
-#include "error.hpp"
-#include "namespaces.hpp"
+#include "runtime/container/container.hpp"
+#include "common/error.hpp"
+#include "common/proc.hpp"
 
 namespace husk::cli {
 
 bool Globals::rootless_mode() const {
-    return rootless == "true" || (rootless == "auto" && (::geteuid() != 0 || !ns::in_initial_user_ns()));
+    return rootless == "true" || (rootless == "auto" && (::geteuid() != 0 || !proc::in_initial_user_ns()));
 }
 
 void add_create_flags(Args& a, container::CreateOptions& opt) {

@@ -5,10 +5,10 @@
 
 #include "args.hpp"
 #include "commands.hpp"
-#include "error.hpp"
-#include "exec.hpp"
-#include "fs.hpp"
-#include "log.hpp"
+#include "common/error.hpp"
+#include "runtime/container/exec.hpp"
+#include "common/fs.hpp"
+#include "common/log.hpp"
 #include "supervise.hpp"
 
 namespace husk::cli {

@@ -4,14 +4,14 @@
 #include <nlohmann/json.hpp>
 
 #include "args.hpp"
-#include "cgroups/manager.hpp"
+#include "runtime/cgroups/manager.hpp"
 #include "commands.hpp"
-#include "config.hpp"
+#include "spec/config.hpp"
 #include "husk_version.h"
-#include "lsm.hpp"
-#include "scheduling.hpp"
-#include "seccomp.hpp"
-#include "security.hpp"
+#include "runtime/container/lsm.hpp"
+#include "runtime/container/scheduling.hpp"
+#include "runtime/container/seccomp.hpp"
+#include "runtime/container/security.hpp"
 
 namespace husk::cli {
 

@@ -1,9 +1,9 @@
 // start, kill, delete, pause and resume: one container id each, no output on success.
 #include "args.hpp"
 #include "commands.hpp"
-#include "container.hpp"
-#include "error.hpp"
-#include "process_util.hpp"
+#include "runtime/container/container.hpp"
+#include "common/error.hpp"
+#include "common/proc.hpp"
 
 #include <signal.h>
 

@@ -10,10 +10,10 @@
 #include <nlohmann/json.hpp>
 
 #include "args.hpp"
-#include "cgroups/manager.hpp"
+#include "runtime/cgroups/manager.hpp"
 #include "commands.hpp"
-#include "container.hpp"
-#include "error.hpp"
+#include "runtime/container/container.hpp"
+#include "common/error.hpp"
 
 namespace husk::cli {
 namespace {

@@ -12,10 +12,10 @@
 
 #include "args.hpp"
 #include "commands.hpp"
-#include "container.hpp"
-#include "error.hpp"
-#include "log.hpp"
-#include "process_util.hpp"
+#include "runtime/container/container.hpp"
+#include "common/error.hpp"
+#include "common/log.hpp"
+#include "common/proc.hpp"
 #include "supervise.hpp"
 
 namespace husk::cli {

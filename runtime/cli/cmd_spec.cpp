@@ -6,9 +6,9 @@
 
 #include "args.hpp"
 #include "commands.hpp"
-#include "config.hpp"
-#include "error.hpp"
-#include "fs.hpp"
+#include "spec/config.hpp"
+#include "common/error.hpp"
+#include "common/fs.hpp"
 
 namespace husk::cli {
 namespace {

@@ -5,8 +5,8 @@
 
 #include "args.hpp"
 #include "commands.hpp"
-#include "container.hpp"
-#include "error.hpp"
+#include "runtime/container/container.hpp"
+#include "common/error.hpp"
 
 namespace husk::cli {
 

@@ -6,12 +6,12 @@
 #include <nlohmann/json.hpp>
 
 #include "args.hpp"
-#include "cgroups/manager.hpp"
+#include "runtime/cgroups/manager.hpp"
 #include "commands.hpp"
-#include "config.hpp"
-#include "container.hpp"
-#include "error.hpp"
-#include "fs.hpp"
+#include "spec/config.hpp"
+#include "runtime/container/container.hpp"
+#include "common/error.hpp"
+#include "common/fs.hpp"
 
 namespace husk::cli {
 namespace {

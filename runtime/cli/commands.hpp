@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "container.hpp"
+#include "runtime/container/container.hpp"
 
 namespace husk::cli {
 

@@ -6,7 +6,7 @@
 
 #include "args.hpp"
 #include "commands.hpp"
-#include "config.hpp"
+#include "spec/config.hpp"
 #include "husk_version.h"
 
 namespace husk::cli {

@@ -9,10 +9,10 @@
 
 #include "args.hpp"
 #include "commands.hpp"
-#include "error.hpp"
+#include "common/error.hpp"
 #include "husk_version.h"
-#include "kernel.hpp"
-#include "log.hpp"
+#include "runtime/container/kernel.hpp"
+#include "common/log.hpp"
 
 int main(int argc, char** argv) {
     using namespace husk;

@@ -9,8 +9,8 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "error.hpp"
-#include "process_util.hpp"
+#include "common/error.hpp"
+#include "common/proc.hpp"
 
 namespace husk::cli {
 namespace {

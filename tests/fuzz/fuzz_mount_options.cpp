@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "mount_options.hpp"
+#include "runtime/container/mounts.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::vector<std::string> options(1);

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string>
 
-#include "ttrpc_frame.hpp"
+#include "shim/ttrpc_frame.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (size == 0) return 0;

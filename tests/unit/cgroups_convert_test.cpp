@@ -2,9 +2,9 @@
 // errors for values no cgroup version could take.
 #include <doctest/doctest.h>
 
-#include "cgroups/convert.hpp"
+#include "runtime/cgroups/convert.hpp"
 #include "cgroups_fake_tree.hpp"
-#include "config.hpp"
+#include "spec/config.hpp"
 
 using namespace husk::cgroups;
 using husk::spec::parse_resources;

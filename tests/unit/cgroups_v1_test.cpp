@@ -2,10 +2,10 @@
 // error for a missing controller or file, device rule order, and stats from the files.
 #include <doctest/doctest.h>
 
-#include "cgroups/manager.hpp"
-#include "cgroups/v1/controllers.hpp"
+#include "runtime/cgroups/manager.hpp"
+#include "runtime/cgroups/v1/controllers.hpp"
 #include "cgroups_fake_tree.hpp"
-#include "config.hpp"
+#include "spec/config.hpp"
 
 using namespace husk::cgroups;
 using husk::spec::parse_resources;

@@ -8,10 +8,10 @@
 
 #include <cstdio>
 
-#include "cgroups/manager.hpp"
-#include "cgroups/v2/controllers.hpp"
+#include "runtime/cgroups/manager.hpp"
+#include "runtime/cgroups/v2/controllers.hpp"
 #include "cgroups_fake_tree.hpp"
-#include "config.hpp"
+#include "spec/config.hpp"
 
 using namespace husk::cgroups;
 using husk::spec::parse_resources;

@@ -2,11 +2,11 @@
 #include <doctest/doctest.h>
 #include <signal.h>
 
-#include "args.hpp"
-#include "error.hpp"
-#include "fs.hpp"
-#include "process_util.hpp"
-#include "state_store.hpp"
+#include "runtime/cli/args.hpp"
+#include "common/error.hpp"
+#include "common/fs.hpp"
+#include "common/proc.hpp"
+#include "runtime/container/state_store.hpp"
 
 using husk::cli::Args;
 

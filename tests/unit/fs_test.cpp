@@ -11,9 +11,9 @@
 #include <string>
 #include <thread>
 
-#include "error.hpp"
-#include "fs.hpp"
-#include "procfs.hpp"
+#include "common/error.hpp"
+#include "common/fs.hpp"
+#include "runtime/container/procfs.hpp"
 
 using namespace husk;
 

@@ -10,8 +10,8 @@
 #include <set>
 #include <sstream>
 
-#include "args.hpp"
-#include "commands.hpp"
+#include "runtime/cli/args.hpp"
+#include "runtime/cli/commands.hpp"
 
 using namespace husk::cli;
 

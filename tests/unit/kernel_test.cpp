@@ -1,7 +1,7 @@
 // The minimum-kernel check: releases read from uname(), and the features an old one lacks.
 #include <doctest/doctest.h>
 
-#include "kernel.hpp"
+#include "runtime/container/kernel.hpp"
 
 TEST_CASE("the kernel check names what an old kernel lacks") {
     using husk::kernel::check;

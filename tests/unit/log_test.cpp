@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <string>
 
-#include "log.hpp"
+#include "common/log.hpp"
 
 namespace {
 std::string by_libc(time_t secs, long nsec) {

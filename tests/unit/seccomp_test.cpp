@@ -5,9 +5,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "config.hpp"
-#include "error.hpp"
-#include "seccomp.hpp"
+#include "spec/config.hpp"
+#include "common/error.hpp"
+#include "runtime/container/seccomp.hpp"
 
 using namespace husk;
 

@@ -8,12 +8,12 @@
 #include <algorithm>
 #include <linux/magic.h>
 
-#include "config.hpp"
-#include "error.hpp"
-#include "lsm.hpp"
-#include "procfs.hpp"
-#include "scheduling.hpp"
-#include "security.hpp"
+#include "spec/config.hpp"
+#include "common/error.hpp"
+#include "runtime/container/lsm.hpp"
+#include "runtime/container/procfs.hpp"
+#include "runtime/container/scheduling.hpp"
+#include "runtime/container/security.hpp"
 
 using namespace husk;
 

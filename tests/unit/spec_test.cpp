@@ -1,7 +1,7 @@
 // config.json parsing and validation: typed fields, defaults, and errors that name the path.
 #include <doctest/doctest.h>
 
-#include "config.hpp"
+#include "spec/config.hpp"
 
 using husk::spec::InvalidConfig;
 using husk::spec::parse_config;

@@ -7,8 +7,8 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "error.hpp"
-#include "state_store.hpp"
+#include "common/error.hpp"
+#include "runtime/container/state_store.hpp"
 
 namespace {
 struct TempDir {

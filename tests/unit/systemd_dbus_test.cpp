@@ -6,7 +6,7 @@
 #include <cstring>
 #include <string>
 
-#include "cgroups/systemd/dbus.hpp"
+#include "runtime/cgroups/systemd/dbus.hpp"
 
 using namespace husk::dbus;
 

@@ -4,9 +4,9 @@
 
 #include <limits>
 
-#include "cgroups/systemd/properties.hpp"
-#include "cgroups/systemd/unit_name.hpp"
-#include "config.hpp"
+#include "runtime/cgroups/systemd/properties.hpp"
+#include "runtime/cgroups/systemd/unit_name.hpp"
+#include "spec/config.hpp"
 
 using namespace husk::cgroups::systemd;
 using husk::dbus::Value;

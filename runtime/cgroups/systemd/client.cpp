@@ -2,8 +2,8 @@
 
 #include <cctype>
 
-#include "error.hpp"
-#include "log.hpp"
+#include "common/error.hpp"
+#include "common/log.hpp"
 
 namespace husk::cgroups::systemd {
 namespace {

@@ -9,7 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "namespaces.hpp"
+#include "common/proc.hpp"
 
 namespace husk::dbus {
 namespace {
@@ -492,7 +492,7 @@ Connection Connection::open(const std::string& address, bool via_daemon, const s
     // SASL EXTERNAL: the server checks our credentials on the socket. In a user namespace our
     // uid is not the one the server sees, so we then send none and let it use what it sees.
     std::string auth(1, '\0');
-    auth += ns::in_initial_user_ns() ? "AUTH EXTERNAL " + hex(std::to_string(::geteuid())) + "\r\n" : "AUTH EXTERNAL\r\n";
+    auth += proc::in_initial_user_ns() ? "AUTH EXTERNAL " + hex(std::to_string(::geteuid())) + "\r\n" : "AUTH EXTERNAL\r\n";
     auto write_all = [&](const std::string& s) {
         size_t off = 0;
         while (off < s.size()) {

@@ -11,8 +11,8 @@
 #include <string_view>
 #include <vector>
 
-#include "error.hpp"
-#include "unique_fd.hpp"
+#include "common/error.hpp"
+#include "common/unique_fd.hpp"
 
 namespace husk::dbus {
 

@@ -5,10 +5,10 @@
 #include <limits>
 #include <sstream>
 
-#include "cgroups/controller.hpp"
-#include "cgroups/convert.hpp"
-#include "error.hpp"
-#include "log.hpp"
+#include "runtime/cgroups/controller.hpp"
+#include "runtime/cgroups/convert.hpp"
+#include "common/error.hpp"
+#include "common/log.hpp"
 
 namespace husk::cgroups::systemd {
 namespace {

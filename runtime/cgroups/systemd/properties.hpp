@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "config.hpp"
+#include "spec/config.hpp"
 #include "dbus.hpp"
 
 namespace husk::cgroups::systemd {

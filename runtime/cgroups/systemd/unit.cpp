@@ -3,10 +3,10 @@
 // apart from manager.cpp so that the cgroupfs path neither runs nor pages in any of it.
 #include <sys/stat.h>
 
-#include "cgroups/manager.hpp"
-#include "cgroups/convert.hpp"
+#include "runtime/cgroups/manager.hpp"
+#include "runtime/cgroups/convert.hpp"
 #include "client.hpp"
-#include "fs.hpp"
+#include "common/fs.hpp"
 #include "properties.hpp"
 #include "unit_name.hpp"
 

@@ -2,7 +2,7 @@
 
 #include <cctype>
 
-#include "error.hpp"
+#include "common/error.hpp"
 
 namespace husk::cgroups::systemd {
 namespace {

@@ -6,7 +6,7 @@
 #include <utility>
 #include <vector>
 
-#include "cgroups/controller.hpp"
+#include "runtime/cgroups/controller.hpp"
 
 namespace husk::cgroups::v1 {
 

@@ -1,6 +1,6 @@
 // cgroup v1 cpu: shares, CFS quota/period/burst, realtime runtime/period, idle; throttling stats.
 #include "controllers.hpp"
-#include "error.hpp"
+#include "common/error.hpp"
 
 namespace husk::cgroups::v1 {
 namespace {

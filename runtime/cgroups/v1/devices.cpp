@@ -5,10 +5,10 @@
 
 #include <map>
 
-#include "cgroups/convert.hpp"
+#include "runtime/cgroups/convert.hpp"
 #include "controllers.hpp"
-#include "error.hpp"
-#include "unique_fd.hpp"
+#include "common/error.hpp"
+#include "common/unique_fd.hpp"
 
 namespace husk::cgroups::v1 {
 namespace {

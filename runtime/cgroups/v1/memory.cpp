@@ -2,8 +2,8 @@
 #include <cerrno>
 
 #include "controllers.hpp"
-#include "error.hpp"
-#include "log.hpp"
+#include "common/error.hpp"
+#include "common/log.hpp"
 
 namespace husk::cgroups::v1 {
 namespace {

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "cgroups/controller.hpp"
+#include "runtime/cgroups/controller.hpp"
 
 namespace husk::cgroups::v2 {
 

@@ -1,8 +1,8 @@
 // cgroup v2 cpu: cpu.weight (from v1 shares), cpu.max (quota and period), cpu.max.burst,
 // cpu.idle; usage and throttling from cpu.stat.
-#include "cgroups/convert.hpp"
+#include "runtime/cgroups/convert.hpp"
 #include "controllers.hpp"
-#include "error.hpp"
+#include "common/error.hpp"
 
 namespace husk::cgroups::v2 {
 namespace {

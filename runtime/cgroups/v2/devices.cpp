@@ -6,11 +6,11 @@
 
 #include <cstring>
 
-#include "cgroups/convert.hpp"
+#include "runtime/cgroups/convert.hpp"
 #include "controllers.hpp"
-#include "error.hpp"
-#include "log.hpp"
-#include "unique_fd.hpp"
+#include "common/error.hpp"
+#include "common/log.hpp"
+#include "common/unique_fd.hpp"
 
 namespace husk::cgroups::v2 {
 namespace {

@@ -2,9 +2,9 @@
 // 1..10000) and io.max throttling; bytes and operations per device from io.stat.
 #include <sstream>
 
-#include "cgroups/convert.hpp"
+#include "runtime/cgroups/convert.hpp"
 #include "controllers.hpp"
-#include "error.hpp"
+#include "common/error.hpp"
 
 namespace husk::cgroups::v2 {
 namespace {

@@ -1,9 +1,9 @@
 // cgroup v2 memory: memory.max, memory.swap.max (swap alone, converted from v1's memory+swap),
 // memory.low; usage, peak and OOM counts for stats.
-#include "cgroups/convert.hpp"
+#include "runtime/cgroups/convert.hpp"
 #include "controllers.hpp"
-#include "error.hpp"
-#include "log.hpp"
+#include "common/error.hpp"
+#include "common/log.hpp"
 
 namespace husk::cgroups::v2 {
 namespace {

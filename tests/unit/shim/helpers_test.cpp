@@ -2,14 +2,14 @@
 // runtime log errors, protocol choice.
 #include <doctest/doctest.h>
 
-#include "bootstrap.hpp"
-#include "process_io.hpp"
-#include "rootfs.hpp"
+#include "shim/bootstrap.hpp"
+#include "shim/process_io.hpp"
+#include "shim/rootfs.hpp"
 #include "runc_options.pb.h"
 #include "runtime_options.pb.h"
-#include "runtime_cli.hpp"
-#include "sha256.hpp"
-#include "shim_options.hpp"
+#include "shim/runtime_cli.hpp"
+#include "shim/sha256.hpp"
+#include "shim/shim_options.hpp"
 #include "wire.pb.h"
 
 #include <sys/mount.h>

@@ -3,8 +3,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include "event_loop.hpp"
-#include "process_io.hpp"
+#include "shim/event_loop.hpp"
+#include "shim/process_io.hpp"
 
 using husk::UniqueFd;
 using namespace husk::shim;

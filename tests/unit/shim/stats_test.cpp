@@ -12,7 +12,7 @@
 #include "../cgroups_fake_tree.hpp"
 #include "cgroups_v1.pb.h"
 #include "cgroups_v2.pb.h"
-#include "stats.hpp"
+#include "shim/stats.hpp"
 
 using namespace husk::shim;
 namespace v1 = io::containerd::cgroups::v1;

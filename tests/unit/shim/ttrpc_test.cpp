@@ -5,11 +5,11 @@
 
 #include "events.pb.h"
 #include "events_ttrpc.pb.h"
-#include "event_loop.hpp"
-#include "publisher.hpp"
+#include "shim/event_loop.hpp"
+#include "shim/publisher.hpp"
 #include "ttrpc.pb.h"
-#include "ttrpc_frame.hpp"
-#include "ttrpc_server.hpp"
+#include "shim/ttrpc_frame.hpp"
+#include "shim/ttrpc_server.hpp"
 
 using namespace husk::shim;
 namespace frame = husk::ttrpc;
