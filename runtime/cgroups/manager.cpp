@@ -1,20 +1,15 @@
 #include "manager.hpp"
 
-#include <dirent.h>
 #include <fcntl.h>
-#include <linux/magic.h>
-#include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <cstring>
 #include <map>
-#include <sstream>
-#include <thread>
 
 #include "convert.hpp"
+#include "tree.hpp"
 #include "common/error.hpp"
 #include "common/fs.hpp"
 #include "common/log.hpp"
@@ -23,110 +18,6 @@
 
 namespace husk::cgroups {
 namespace {
-
-bool is_cgroup2(const std::string& path) {
-    struct statfs st;
-    return ::statfs(path.c_str(), &st) == 0 && st.f_type == CGROUP2_SUPER_MAGIC;
-}
-
-std::string trim(const std::string& s) {
-    size_t e = s.find_last_not_of(" \n\t");
-    return e == std::string::npos ? std::string() : s.substr(0, e + 1);
-}
-
-// The v1 hierarchies mounted under root, from mountinfo: (controllers, mountpoint).
-std::vector<std::pair<std::string, std::string>> v1_mounts(const std::string& root) {
-    std::vector<std::pair<std::string, std::string>> out;
-    std::string info;
-    if (!fs::try_read_file("/proc/self/mountinfo", info)) return out;
-    for (const auto& line : split(info, '\n')) {
-        // id parent major:minor root mountpoint options... - fstype source superoptions
-        size_t dash = line.find(" - ");
-        if (dash == std::string::npos) continue;
-        auto pre = split(line.substr(0, dash), ' ');
-        auto post = split(line.substr(dash + 3), ' ');
-        if (pre.size() < 5 || post.size() < 3 || post[0] != "cgroup" || pre[4].rfind(root + "/", 0) != 0) continue;
-        std::string controllers;
-        for (const auto& o : split(post[2], ',')) {
-            if (o == "rw" || o == "ro" || o == "clone_children" || o == "noprefix" || o.rfind("release_agent", 0) == 0 ||
-                o == "xattr")
-                continue;
-            controllers += (controllers.empty() ? "" : ",") + o;
-        }
-        out.emplace_back(controllers, pre[4]);
-    }
-    return out;
-}
-
-// The directories right below dir (cgroups made inside it); none if dir is gone meanwhile.
-std::vector<std::string> child_dirs(const std::string& dir) {
-    std::vector<std::string> children;
-    DIR* d = ::opendir(dir.c_str());
-    if (!d) return children;
-    while (dirent* e = ::readdir(d)) {
-        std::string name = e->d_name;
-        if (name == "." || name == "..") continue;
-        bool is_dir = e->d_type == DT_DIR;
-        if (e->d_type == DT_UNKNOWN) {
-            struct stat st;
-            is_dir = ::fstatat(::dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
-        }
-        if (is_dir) children.push_back(dir + "/" + name);
-    }
-    ::closedir(d);
-    return children;
-}
-
-// Whether a v1 cgroup or any cgroup below it has processes (v1 has no "populated" file).
-bool has_processes_below(const std::string& dir, int depth = 0) {
-    std::string text;
-    if (fs::try_read_file(dir + "/cgroup.procs", text) && !split(text, '\n').empty()) return true;
-    if (depth > 64) throw Error("cgroup " + dir + ": nested too deep to check for processes");
-    for (const auto& c : child_dirs(dir))
-        if (has_processes_below(c, depth + 1)) return true;
-    return false;
-}
-
-// The directories below dir (cgroups made inside the container's), deepest first.
-void subdirs_deepest_first(const std::string& dir, std::vector<std::string>& out, int depth = 0) {
-    if (depth > 64) throw Error("cgroup " + dir + ": nested too deep");
-    for (const auto& c : child_dirs(dir)) {
-        subdirs_deepest_first(c, out, depth + 1);
-        out.push_back(c);
-    }
-}
-
-void read_pids(const std::string& dir, std::vector<pid_t>& out) {
-    std::string text;
-    if (!fs::try_read_file(dir + "/cgroup.procs", text)) return;
-    std::istringstream in(text);
-    pid_t p;
-    while (in >> p) out.push_back(p);
-}
-
-// A cgroup whose last task has just exited can be briefly busy.
-void remove_cgroup_dir(const std::string& dir) {
-    for (int i = 0; i < 100; ++i) {
-        if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) return;
-        if (errno != EBUSY) throw_errno("remove cgroup " + dir);
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    throw_errno("remove cgroup " + dir, EBUSY);
-}
-
-// This process's cgroup in each hierarchy (/proc/self/cgroup: "id:controllers:path"), keyed by
-// the controllers field ("" for the v2 hierarchy).
-std::map<std::string, std::string> own_cgroups() {
-    std::map<std::string, std::string> own;
-    std::string text;
-    if (!fs::try_read_file("/proc/self/cgroup", text)) return own;
-    for (const auto& line : split(text, '\n')) {
-        size_t a = line.find(':'), b = line.find(':', a + 1);
-        if (a == std::string::npos || b == std::string::npos) continue;
-        own[line.substr(a + 1, b - a - 1)] = line.substr(b + 1);
-    }
-    return own;
-}
 
 void copy_cpuset_from_parent(const std::string& dir) {
     std::string parent = dir.substr(0, dir.rfind('/'));
@@ -171,21 +62,6 @@ std::string unavailable(const Controller& c) {
 }
 
 }  // namespace
-
-Layout detect_layout(const std::string& mountpoint) {
-    if (is_cgroup2(mountpoint)) return Layout::V2;
-    if (is_cgroup2(mountpoint + "/unified")) return Layout::Hybrid;
-    return Layout::V1;
-}
-
-const char* layout_name(Layout l) {
-    switch (l) {
-        case Layout::V1: return "v1";
-        case Layout::V2: return "v2";
-        case Layout::Hybrid: return "hybrid";
-    }
-    return "?";
-}
 
 Manager Manager::plan(const std::string& cgroups_path, const std::string& id, const std::string& root) {
     for (const auto& part : {std::string("/") + cgroups_path + "/"}) {
@@ -235,38 +111,6 @@ void Manager::make_missing_dirs() {
     }
 }
 
-Manager Manager::restore(const nlohmann::json& saved) {
-    Manager m;
-    if (!saved.is_object()) return m;  // a container without cgroups (rootless)
-    std::string layout = saved.value("layout", "v2");
-    m.layout_ = layout == "v1" ? Layout::V1 : layout == "hybrid" ? Layout::Hybrid : Layout::V2;
-    m.path_ = saved.value("path", "");
-    for (auto& h : saved.value("hierarchies", nlohmann::json::array()))
-        m.hierarchies_.push_back({h.value("controllers", ""), h.value("mountpoint", ""), h.value("dir", ""),
-                                  h.value("created", false)});
-    if (auto sd = saved.find("systemd"); sd != saved.end() && sd->is_object()) {
-        m.unit_ = sd->value("unit", "");
-        m.slice_ = sd->value("slice", "");
-        m.user_manager_ = sd->value("manager", "system") == "user";
-        m.unit_started_ = sd->value("started", false);
-    }
-    return m;
-}
-
-nlohmann::json Manager::save() const {
-    nlohmann::json j;
-    j["layout"] = layout_name(layout_);
-    j["path"] = path_;
-    j["hierarchies"] = nlohmann::json::array();
-    for (auto& h : hierarchies_)
-        j["hierarchies"].push_back(
-            {{"controllers", h.controllers}, {"mountpoint", h.mountpoint}, {"dir", h.dir}, {"created", h.created}});
-    if (uses_systemd())
-        j["systemd"] = {{"unit", unit_}, {"slice", slice_}, {"manager", user_manager_ ? "user" : "system"},
-                        {"started", unit_started_}};
-    return j;
-}
-
 const Hierarchy* Manager::find(const std::string& controller) const {
     for (auto& h : hierarchies_) {
         if (controller.empty() ? h.unified() : false) return &h;
@@ -274,18 +118,6 @@ const Hierarchy* Manager::find(const std::string& controller) const {
             if (c == controller) return &h;
     }
     return nullptr;
-}
-
-bool Manager::frozen_now(const Hierarchy& h) const {
-    if (h.unified()) {
-        // cgroup.events' frozen is the effective state: a frozen ancestor counts.
-        for (const auto& line : split(read(h.dir, "cgroup.events").value_or(""), '\n'))
-            if (line == "frozen 1") return true;
-        return false;
-    }
-    bool freezer = h.controllers == "freezer" || h.controllers.rfind("freezer,", 0) == 0 ||
-                   h.controllers.find(",freezer") != std::string::npos;
-    return freezer && read(h.dir, "freezer.state").value_or("THAWED") != "THAWED";
 }
 
 std::vector<bool> Manager::refuse_busy() const {
@@ -464,79 +296,6 @@ void Manager::destroy() {
         for (const auto& d : below) remove_cgroup_dir(d);
         remove_cgroup_dir(h.dir);
     }
-}
-
-void Manager::freeze() {
-    if (const Hierarchy* f = find("freezer")) {
-        fs::write_file(f->dir + "/freezer.state", "FROZEN", O_WRONLY);
-        for (int i = 0; i < 1000; ++i) {
-            std::string st;
-            fs::try_read_file(f->dir + "/freezer.state", st);
-            if (trim(st) == "FROZEN") return;
-            std::this_thread::sleep_for(std::chrono::milliseconds(1));
-        }
-        throw Error("freeze cgroup " + f->dir + ": timed out");
-    }
-    for (auto& h : hierarchies_) {
-        if (!h.unified()) continue;
-        fs::write_file(h.dir + "/cgroup.freeze", "1", O_WRONLY);
-        for (int i = 0; i < 1000; ++i) {
-            std::string ev;
-            fs::try_read_file(h.dir + "/cgroup.events", ev);
-            if (ev.find("frozen 1") != std::string::npos) return;
-            std::this_thread::sleep_for(std::chrono::milliseconds(1));
-        }
-        throw Error("freeze cgroup " + h.dir + ": timed out");
-    }
-    throw Error("pause: the host has no freezer cgroup");
-}
-
-void Manager::thaw() {
-    if (const Hierarchy* f = find("freezer")) {
-        fs::write_file(f->dir + "/freezer.state", "THAWED", O_WRONLY);
-        return;
-    }
-    for (auto& h : hierarchies_)
-        if (h.unified()) fs::write_file(h.dir + "/cgroup.freeze", "0", O_WRONLY);
-}
-
-bool Manager::frozen() const {
-    std::string st;
-    if (const Hierarchy* f = find("freezer")) {
-        return fs::try_read_file(f->dir + "/freezer.state", st) && trim(st) != "THAWED";
-    }
-    for (auto& h : hierarchies_)
-        if (h.unified() && fs::try_read_file(h.dir + "/cgroup.freeze", st)) return trim(st) == "1";
-    return false;
-}
-
-std::vector<pid_t> Manager::pids() const {
-    std::vector<pid_t> out;
-    const Hierarchy* h = layout_ == Layout::V2 ? find("") : find("pids");
-    if (!h && !hierarchies_.empty()) h = &hierarchies_.front();
-    if (!h) return out;
-    read_pids(h->dir, out);
-    // And those of cgroups the container made inside its own (runc counts them too).
-    std::vector<std::string> below;
-    subdirs_deepest_first(h->dir, below);
-    for (const auto& d : below) read_pids(d, out);
-    return out;
-}
-
-void Manager::signal_all(int sig) const {
-    if (sig == SIGKILL && layout_ == Layout::V2) {
-        const Hierarchy* h = find("");
-        if (h && has(h->dir, "cgroup.kill")) {
-            // The cgroup may be removed meanwhile (systemd removes an emptied scope's): open or
-            // write then fail with ENOENT, and there is nothing left to kill.
-            std::string path = h->dir + "/cgroup.kill";
-            UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
-            if (fd && ::write(fd.get(), "1", 1) == 1) return;
-            if (errno == ENOENT) return;
-            throw_errno("kill --all: write \"1\" to " + path);
-        }
-    }
-    for (pid_t p : pids()) ::kill(p, sig);
 }
 
 }  // namespace husk::cgroups

@@ -1,6 +1,9 @@
 // A container's cgroup across every hierarchy the host has: cgroup v1 controllers, the cgroup2
 // (unified) hierarchy, or both on hybrid hosts. Owns creation, membership, freezing and removal,
-// by cgroupfs itself or, with the systemd driver, through a transient systemd unit.
+// by cgroupfs itself or, with the systemd driver, through a transient systemd unit. By job:
+// manager.cpp plans, creates, applies and removes; layout.cpp reads the host's hierarchies;
+// tree.cpp walks cgroup trees; freezer.cpp pauses; signal.cpp lists and signals the processes;
+// saved.cpp is the state-file record; systemd/unit.cpp the systemd driver's steps.
 #pragma once
 
 #include <sys/types.h>
@@ -13,23 +16,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "spec/config.hpp"
 #include "common/error.hpp"
+#include "layout.hpp"
+#include "spec/config.hpp"
 
 namespace husk::cgroups {
-
-enum class Layout { V1, V2, Hybrid };
-Layout detect_layout(const std::string& mountpoint = "/sys/fs/cgroup");
-const char* layout_name(Layout l);
-
-// One mounted hierarchy and the container's directory in it.
-struct Hierarchy {
-    std::string controllers;  // "memory", "cpu,cpuacct", "" for cgroup2
-    std::string mountpoint;   // /sys/fs/cgroup/memory
-    std::string dir;          // mountpoint + container path
-    bool created = false;     // we made dir (delete removes only those)
-    bool unified() const { return controllers.empty(); }
-};
 
 // create() could not make a directory for lack of permission (a rootless husk).
 struct NotPermitted : Error {
