@@ -20,6 +20,7 @@
 #include "common/proc.hpp"
 #include "scheduling.hpp"
 #include "security.hpp"
+#include "syscalls.hpp"
 
 namespace husk::process {
 
@@ -39,21 +40,22 @@ void set_rlimits(const spec::Process& p) {
 }
 
 void switch_user(const spec::Process& p) {
+    sys::Syscalls& sys = sys::current();
     security::before_user_switch(p);
     std::vector<gid_t> groups(p.user.additional_gids.begin(), p.user.additional_gids.end());
     // setgroups is denied in a user namespace whose setgroups file says "deny".
-    if (::setgroups(groups.size(), groups.data()) != 0 && !(errno == EPERM && groups.empty()))
+    if (sys.setgroups(groups) != 0 && !(errno == EPERM && groups.empty()))
         throw_errno("process.user.additionalGids: setgroups");
-    if (::setresgid(p.user.gid, p.user.gid, p.user.gid) != 0)
+    if (sys.setresgid(p.user.gid) != 0)
         throw_errno("process.user.gid: setgid " + std::to_string(p.user.gid));
-    if (::setresuid(p.user.uid, p.user.uid, p.user.uid) != 0)
+    if (sys.setresuid(p.user.uid) != 0)
         throw_errno("process.user.uid: setuid " + std::to_string(p.user.uid));
     security::apply_capabilities(p);
     ::umask(p.user.umask.value_or(022));
 }
 
 bool enter_cwd(const spec::Process& p, bool may_defer) {
-    if (::chdir(p.cwd.c_str()) != 0) {
+    if (sys::current().chdir(p.cwd.c_str()) != 0) {
         // As runc: first as the runtime, which may reach a directory the user cannot; a
         // directory only the user may enter (a volume chowned to it) is tried again as the user.
         if (may_defer && (errno == EACCES || errno == EPERM)) return false;
@@ -154,12 +156,12 @@ std::string find_executable(const std::string& name, const std::vector<std::stri
 }
 
 void set_no_new_privs(const spec::Process& p) {
-    if (p.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) throw_errno("prctl(PR_SET_NO_NEW_PRIVS)");
+    if (p.no_new_privileges && sys::current().prctl(PR_SET_NO_NEW_PRIVS, 1, 0) != 0) throw_errno("prctl(PR_SET_NO_NEW_PRIVS)");
 }
 
 void close_fds_on_exec(int preserve_fds) {
     unsigned first = 3 + static_cast<unsigned>(preserve_fds);
-    if (::syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) == 0) return;
+    if (sys::current().close_range_cloexec(first) == 0) return;
     // A seccomp profile loaded before this point (no noNewPrivileges) may deny close_range, as
     // profiles written before it existed do; fcntl on each open fd does the same job.
     int err = errno;
@@ -213,7 +215,7 @@ void launch(const spec::Process& p, const Launch& l) {
     if (auto caps = security::carry_capabilities_through_stub())
         handoff.caps = std::array<uint64_t, 3>{caps->effective, caps->inheritable, caps->ambient};
     proc::unblock_signals();
-    int err = exec_stub::exec(*l.stub, path, p.args, env, handoff);
+    int err = sys::current().exec(*l.stub, path, p.args, env, handoff);
     if (l.stub->via == exec_stub::Via::ProcFd)
         throw_errno("exec " + path + " through /proc/self/fd (linux.seccomp does not plainly allow execveat, and "
                     "the container needs /proc for the other way)", err);

@@ -23,6 +23,7 @@
 #include "namespaces.hpp"
 #include "common/proc.hpp"
 #include "procfs.hpp"
+#include "syscalls.hpp"
 
 namespace husk::rootfs {
 namespace {
@@ -560,27 +561,28 @@ UniqueFd prepare(const Setup& s) {
 
 void enter(int rootfd, Entry how, const std::string& rootfs) {
     if (how == Entry::MoveRoot) hide_outer_procfs_sysfs(rootfs);
-    if (::fchdir(rootfd) != 0) throw_errno("chdir to rootfs");
+    sys::Syscalls& sys = sys::current();
+    if (sys.fchdir(rootfd) != 0) throw_errno("chdir to rootfs");
     if (how == Entry::Chroot) {
-        if (::chroot(".") != 0) throw_errno("chroot");
+        if (sys.chroot(".") != 0) throw_errno("chroot");
     } else if (how == Entry::MoveRoot) {
         // A mount moved onto a shared `/` (rootfsPropagation shared) would be copied onto its
         // peers, the host's `/` among them; `/` is covered by the rootfs from here on anyway.
-        if (::mount(nullptr, "/", nullptr, MS_PRIVATE, nullptr) != 0) throw_errno("make / private");
-        if (::mount(".", "/", nullptr, MS_MOVE, nullptr) != 0) throw_errno("move rootfs to /");
-        if (::chroot(".") != 0) throw_errno("chroot");
+        if (sys.mount(nullptr, "/", nullptr, MS_PRIVATE, nullptr) != 0) throw_errno("make / private");
+        if (sys.mount(".", "/", nullptr, MS_MOVE, nullptr) != 0) throw_errno("move rootfs to /");
+        if (sys.chroot(".") != 0) throw_errno("chroot");
     } else {
         UniqueFd old_root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
         if (!old_root) throw_errno("open /");
-        if (::syscall(SYS_pivot_root, ".", ".") != 0) throw_errno("pivot_root");
+        if (sys.pivot_root(".", ".") != 0) throw_errno("pivot_root");
         // The old root is now stacked on the new one. It is made a slave so that detaching it
         // does not unmount anything on the host, and reached through its own fd: "." is the
         // new root, whose mounts keep the propagation they were given.
-        if (::fchdir(old_root.get()) != 0) throw_errno("chdir to the old root");
-        if (::mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) != 0) throw_errno("make old root slave");
-        if (::umount2(".", MNT_DETACH) != 0) throw_errno("unmount old root");
+        if (sys.fchdir(old_root.get()) != 0) throw_errno("chdir to the old root");
+        if (sys.mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) != 0) throw_errno("make old root slave");
+        if (sys.umount2(".", MNT_DETACH) != 0) throw_errno("unmount old root");
     }
-    if (::chdir("/") != 0) throw_errno("chdir /");
+    if (sys.chdir("/") != 0) throw_errno("chdir /");
 }
 
 void finish(const spec::Config& c) {
@@ -634,7 +636,7 @@ void finish(const spec::Config& c) {
     }
     if (c.linux && !c.linux->rootfs_propagation.empty()) {
         unsigned long p = propagation_flag(c.linux->rootfs_propagation);
-        if (::mount(nullptr, "/", nullptr, p, nullptr) != 0) throw_errno("linux.rootfsPropagation: set on /");
+        if (sys::current().mount(nullptr, "/", nullptr, p, nullptr) != 0) throw_errno("linux.rootfsPropagation: set on /");
     }
 }
 

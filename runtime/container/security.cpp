@@ -17,6 +17,7 @@
 #include "net_devices.hpp"
 #include "scheduling.hpp"
 #include "seccomp.hpp"
+#include "syscalls.hpp"
 
 namespace husk::security {
 namespace {
@@ -78,8 +79,8 @@ struct CapSets {
     uint64_t effective = 0, permitted = 0, inheritable = 0;
 };
 
-// capget/capset with the 64-bit (version 3) layout. Direct syscalls rather than libcap-ng's
-// apply, which rereads /proc/self/status several times per container (~80 us in setup).
+// capget with the 64-bit (version 3) layout (capset: sys::Syscalls). Direct syscalls rather than
+// libcap-ng's, which rereads /proc/self/status several times per container (~80 us in setup).
 CapSets get_caps() {
     __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
     __user_cap_data_struct d[2]{};
@@ -89,14 +90,7 @@ CapSets get_caps() {
             join(d[0].inheritable, d[1].inheritable)};
 }
 
-int set_caps(const CapSets& c) {
-    __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
-    __user_cap_data_struct d[2];
-    for (int i = 0; i < 2; ++i)
-        d[i] = {static_cast<uint32_t>(c.effective >> (32 * i)), static_cast<uint32_t>(c.permitted >> (32 * i)),
-                static_cast<uint32_t>(c.inheritable >> (32 * i))};
-    return static_cast<int>(::syscall(SYS_capset, &hdr, d));
-}
+int set_caps(const CapSets& c) { return sys::current().capset(c.effective, c.permitted, c.inheritable); }
 
 }  // namespace
 
@@ -151,21 +145,21 @@ void apply_process_settings(const spec::Process& p) {
 // naming the step, as with runc. Profiles made for runc (docker's default) allow them all.
 UniqueFd load_seccomp_before_user_switch(const spec::Process& p, const spec::Seccomp* s) {
     if (!s || p.no_new_privileges) return UniqueFd();
-    return seccomp::load(*s);
+    return sys::current().load_seccomp(*s);
 }
 
 UniqueFd load_seccomp_before_exec(const spec::Process& p, const spec::Seccomp* s) {
     if (!s || !p.no_new_privileges) return UniqueFd();
-    return seccomp::load(*s);
+    return sys::current().load_seccomp(*s);
 }
 
 void before_user_switch(const spec::Process& p) {
-    if (::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) throw_errno("prctl(PR_SET_KEEPCAPS)");
+    if (sys::current().prctl(PR_SET_KEEPCAPS, 1, 0) != 0) throw_errno("prctl(PR_SET_KEEPCAPS)");
     if (!p.capabilities) return;
     uint64_t keep = mask_of("bounding", p.capabilities->bounding);
     for (int n = 0; n <= last_cap(); ++n) {
         if (keep & (uint64_t{1} << n)) continue;
-        if (::prctl(PR_CAPBSET_DROP, n, 0, 0, 0) != 0 && errno != EINVAL)
+        if (sys::current().prctl(PR_CAPBSET_DROP, n, 0) != 0 && errno != EINVAL)
             throw_errno("apply capability bounding set: drop capability " + std::to_string(n));
     }
 }
@@ -188,11 +182,11 @@ std::optional<StubCaps> carry_capabilities_through_stub() {
     if (set_caps(raised) != 0) return std::nullopt;
     for (int n = 0; n <= last_cap(); ++n) {
         if (!(carry & (uint64_t{1} << n))) continue;
-        if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, n, 0, 0) != 0) {
-            ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+        if (sys::current().prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, n) != 0) {
+            sys::current().prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0);
             set_caps(cur);
             for (int m = 0; m <= last_cap(); ++m)
-                if (ambient & (uint64_t{1} << m)) ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, m, 0, 0);
+                if (ambient & (uint64_t{1} << m)) sys::current().prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, m);
             return std::nullopt;
         }
     }
@@ -201,7 +195,7 @@ std::optional<StubCaps> carry_capabilities_through_stub() {
 
 void apply_capabilities(const spec::Process& p) {
     if (!p.capabilities) {
-        ::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
+        sys::current().prctl(PR_SET_KEEPCAPS, 0, 0);
         return;
     }
     CapSets want{mask_of("effective", p.capabilities->effective), mask_of("permitted", p.capabilities->permitted),
@@ -223,16 +217,16 @@ void apply_capabilities(const spec::Process& p) {
                         std::strerror(err) + ")");
         throw_errno("apply capabilities (capset)", err);
     }
-    ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+    sys::current().prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0);
     for (const auto& name : p.capabilities->ambient) {
         int n = cap_number(name);
         if (n > last_cap()) continue;
         // The kernel allows only capabilities that are also permitted and inheritable; runc
         // carries on without those, and configs written for it rely on that.
-        if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, n, 0, 0) != 0)
+        if (sys::current().prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, n) != 0)
             log::debug("process.capabilities.ambient: " + name + " not raised: " + std::strerror(errno));
     }
-    ::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
+    sys::current().prctl(PR_SET_KEEPCAPS, 0, 0);
 }
 
 }  // namespace husk::security
