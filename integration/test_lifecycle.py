@@ -201,6 +201,11 @@ def test_spec_writes_a_runnable_default(husk, tmp_path):
     cfg = json.loads((d / "config.json").read_text())
     assert cfg["process"]["args"] == ["sh"] and cfg["root"]["path"] == "rootfs"
     assert {n["type"] for n in cfg["linux"]["namespaces"]} >= {"pid", "mount", "network", "ipc", "uts"}
+    # As runc's: a cgroup namespace only where /sys/fs/cgroup is cgroup v2 alone (on v1 and
+    # hybrid hosts callers expect the host's cgroup paths in /proc/self/cgroup).
+    pure_v2 = subprocess.run(["stat", "-f", "-c", "%T", "/sys/fs/cgroup"], capture_output=True,
+                             text=True).stdout.strip() == "cgroup2fs"
+    assert any(n["type"] == "cgroup" for n in cfg["linux"]["namespaces"]) == pure_v2
     r = husk.cmd("spec", "-b", d)
     assert r.returncode == 1 and "exists" in r.stderr
     husk.cmd("spec", "--rootless", "-b", tmp_path, check=True)

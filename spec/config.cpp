@@ -3,8 +3,10 @@
 #include "config.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <limits>
 #include <set>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -12,6 +14,12 @@ namespace husk::spec {
 namespace {
 
 using nlohmann::json;
+
+bool equal_ignoring_case(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+           });
+}
 
 const char* type_name(const json& j) {
     switch (j.type()) {
@@ -40,8 +48,18 @@ public:
         throw InvalidConfig(field(key) + ": " + problem);
     }
 
+    // As Go's encoding/json, which runc decodes with: the exact key first, else one that
+    // differs only in ASCII case ("CPU", "Cpus" for cpu, cpus).
     const json* get(const char* key) const {
         auto it = j_.find(key);
+        if (it == j_.end()) {
+            std::string_view want(key);
+            for (auto i = j_.begin(); i != j_.end(); ++i)
+                if (equal_ignoring_case(i.key(), want)) {
+                    it = i;
+                    break;
+                }
+        }
         if (it == j_.end() || it->is_null()) return nullptr;
         return &*it;
     }
@@ -302,9 +320,12 @@ Resources parse_resources_obj(const Obj& r) {
         if (rule.type != "a" && rule.type != "b" && rule.type != "c") d.fail("type", device_type_error(rule.type));
         rule.major = d.opt_int<int64_t>("major");
         rule.minor = d.opt_int<int64_t>("minor");
-        rule.access = d.str("access", "rwm");
-        if (rule.access.empty() || rule.access.find_first_not_of("rwm") != std::string::npos)
-            d.fail("access", "must be a combination of r, w and m, got \"" + rule.access + "\"");
+        // As runc: letters other than r, w and m are left out ("rwa" is "rw"); the caller warns.
+        std::string access = d.str("access", "rwm");
+        for (char c : access)
+            (std::string_view("rwm").find(c) != std::string_view::npos ? rule.access : rule.ignored_access) += c;
+        if (rule.access.empty())
+            d.fail("access", "must be a combination of r, w and m, got \"" + access + "\"");
         res.devices.push_back(rule);
     });
     if (auto m = r.obj("memory")) {
@@ -559,9 +580,49 @@ std::string path_of_failure(const std::string& text) {
     return path;
 }
 
+// Go's decoder (runc's) fills a field from every key that names it in any case, in document
+// order, merging objects: a config edited with `jq '.linux.resources.CPU |= ...'` adds to
+// "cpu". nlohmann's objects are sorted, so the order is taken as the spec's spelling (lower
+// case first) and then the others. Maps keep their keys as they are.
+void merge_into(json& base, json&& over) {
+    if (!base.is_object() || !over.is_object()) {
+        base = std::move(over);
+        return;
+    }
+    for (auto& [k, v] : over.items()) merge_into(base[k], std::move(v));
+}
+
+void fold_key_case(json& j) {
+    if (j.is_array()) {
+        for (auto& e : j) fold_key_case(e);
+        return;
+    }
+    if (!j.is_object()) return;
+    std::map<std::string, std::vector<std::string>> groups;
+    for (auto& [k, v] : j.items()) {
+        std::string low = k;
+        for (char& c : low) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        groups[low].push_back(k);
+    }
+    for (auto& [low, keys] : groups) {
+        if (keys.size() < 2) continue;
+        // std::map order: upper case sorts first, so the spec's spelling is the last; it is the base.
+        std::string base = keys.back();
+        for (size_t i = 0; i + 1 < keys.size(); ++i) {
+            merge_into(j[base], std::move(j[keys[i]]));
+            j.erase(keys[i]);
+        }
+    }
+    static const std::set<std::string> kMaps = {"annotations", "sysctl", "unified", "netDevices", "rdma"};
+    for (auto& [k, v] : j.items())
+        if (!kMaps.count(k)) fold_key_case(v);
+}
+
 json parse_json(const std::string& text, const char* what) {
     try {
-        return json::parse(text);
+        json j = json::parse(text);
+        fold_key_case(j);
+        return j;
     } catch (const json::exception& e) {
         // "[json.exception.out_of_range.406] number overflow parsing '1e400'": the text after "] ".
         std::string msg = e.what();

@@ -133,7 +133,8 @@ struct DeviceRule {
     std::string type = "a";
     std::optional<int64_t> major;
     std::optional<int64_t> minor;
-    std::string access;
+    std::string access;          // r, w and m only
+    std::string ignored_access;  // other letters given, which runc ignores too
 };
 
 struct MemoryResources {

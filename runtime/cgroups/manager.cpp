@@ -214,7 +214,23 @@ void Manager::apply(const spec::Resources& r, bool initial) {
     validate(r);
     // As runc: systemd first, which would otherwise undo the cgroupfs writes when it next
     // applies the unit's settings (a daemon-reload), then the exact values through cgroupfs.
-    if (uses_systemd() && !initial) set_unit_properties(r);
+    if (uses_systemd() && !initial) {
+        // The quota as systemd rounds it is then made exact through cgroupfs: both halves.
+        spec::Resources full = with_cpu_in_force(r);
+        // On v1, systemd rewrites the devices cgroup of the unit from scratch on every change
+        // (deny all, then each allow): frozen meanwhile, the container never sees the gap.
+        bool thaw_after = layout_ != Layout::V2 && find("freezer") && !frozen();
+        if (thaw_after) freeze();
+        try {
+            set_unit_properties(full);
+        } catch (...) {
+            if (thaw_after) thaw();
+            throw;
+        }
+        if (thaw_after) thaw();
+        write(full, initial);
+        return;
+    }
     write(r, initial);
 }
 
@@ -236,7 +252,7 @@ void Manager::write(const spec::Resources& r, bool devices) {
         return;
     }
     if (!r.unified.empty())
-        throw Error(std::string("linux.resources.unified: needs cgroup v2, but this host's controllers are cgroup v1 (") +
+        throw Error(std::string("invalid configuration: linux.resources.unified: needs cgroup v2, but this host's controllers are cgroup v1 (") +
                     layout_name(layout_) + ")");
     for (const Controller* c : v1::controllers()) {
         if (c == &v1::devices && !initial) continue;

@@ -100,6 +100,7 @@ private:
     // The systemd driver's steps (systemd/unit.cpp).
     systemd::Client& client();
     void set_unit_properties(const spec::Resources& r);
+    spec::Resources with_cpu_in_force(const spec::Resources& r) const;
     void stop_unit();
     // Refuses a container cgroup that exists with processes in or below it, or frozen; says
     // which hierarchies' directories exist.

@@ -6,6 +6,7 @@
 
 #include "args.hpp"
 #include "commands.hpp"
+#include "runtime/cgroups/layout.hpp"
 #include "spec/config.hpp"
 #include "common/error.hpp"
 #include "common/fs.hpp"
@@ -57,10 +58,14 @@ ojson default_spec(bool rootless) {
         linux["gidMappings"] = {{{"containerID", 0}, {"hostID", ::getgid()}, {"size", 1}}};
     }
     ojson nss = ojson::array();
-    // Rootless as runc's: the host's network (no netns a user could wire up) and no cgroup
-    // namespace (there may be no cgroup of its own to root it at).
-    for (const char* t : {"pid", "network", "ipc", "uts", "mount", "cgroup"})
-        if (!rootless || (std::string(t) != "network" && std::string(t) != "cgroup")) nss.push_back({{"type", t}});
+    // As runc's: a cgroup namespace on a pure cgroup v2 host only (on v1 and hybrid hosts,
+    // callers and runc's tests expect the host's cgroup paths inside); rootless, the host's
+    // network (no netns a user could wire up) and no cgroup namespace (there may be no cgroup
+    // of its own to root it at).
+    bool cgroupns = !rootless && cgroups::detect_layout() == cgroups::Layout::V2;
+    for (const char* t : {"pid", "network", "ipc", "uts", "mount"})
+        if (!rootless || std::string(t) != "network") nss.push_back({{"type", t}});
+    if (cgroupns) nss.push_back({{"type", "cgroup"}});
     if (rootless) nss.push_back({{"type", "user"}});
     linux["namespaces"] = nss;
     linux["maskedPaths"] = {"/proc/acpi",         "/proc/asound",    "/proc/kcore",       "/proc/keys",

@@ -90,7 +90,7 @@ Started start(const Options& opt) {
     std::string status = container::status_of(dir, rec);
     if (status == "stopped") throw Error("cannot exec in container \"" + opt.id + "\": it is stopped");
     if (status == "paused" && !opt.ignore_paused)
-        throw Error("cannot exec in container \"" + opt.id + "\": it is paused (use --ignore-paused)");
+        throw Error("cannot exec in a paused container \"" + opt.id + "\" (use --ignore-paused)");
     const spec::Process& p = opt.process;
     if (p.args.empty()) throw Error("process.args: is required and must not be empty");
     security::validate(p);

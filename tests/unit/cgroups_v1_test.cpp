@@ -40,6 +40,21 @@ TEST_CASE("v1 memory: limit, swap, reservation, swappiness, OOM killer") {
     CHECK(fake.read("memory/c/memory.oom_control") == "1");
 }
 
+TEST_CASE("v1 memory: no memory limit and no word on swap lifts the memory+swap limit too (as runc)") {
+    FakeCgroup fake;
+    fake.file("memory/c/memory.limit_in_bytes", "33554432").file("memory/c/memory.memsw.limit_in_bytes", "96468992");
+    Manager m = v1_manager(fake, {"memory"});
+    m.apply(parse_resources(R"({"memory":{"limit":-1}})"), false);
+    CHECK(fake.read("memory/c/memory.limit_in_bytes") == "-1");
+    CHECK(fake.read("memory/c/memory.memsw.limit_in_bytes") == "-1");
+    // Without swap accounting there is no memsw file to write.
+    FakeCgroup bare;
+    bare.file("memory/c/memory.limit_in_bytes", "33554432");
+    Manager b = v1_manager(bare, {"memory"});
+    b.apply(parse_resources(R"({"memory":{"limit":-1}})"), false);
+    CHECK(bare.read("memory/c/memory.limit_in_bytes") == "-1");
+}
+
 TEST_CASE("v1: a missing controller or file is an error naming the field") {
     FakeCgroup fake;
     fake.file("memory/c/memory.limit_in_bytes");
@@ -51,7 +66,7 @@ TEST_CASE("v1: a missing controller or file is an error naming the field") {
     std::string e = error_of([&] { m.apply(parse_resources(R"({"memory":{"limit":4096,"swap":8192}})"), false); });
     CHECK(e.rfind("linux.resources.memory.swap: memory.memsw.limit_in_bytes is not available on this host", 0) == 0);
     CHECK(error_of([&] { m.apply(parse_resources(R"({"unified":{"memory.max":"1"}})"), false); })
-              .rfind("linux.resources.unified: needs cgroup v2", 0) == 0);
+              .rfind("invalid configuration: linux.resources.unified: needs cgroup v2", 0) == 0);
 }
 
 TEST_CASE("v1 cpu, cpuset, pids, blkio, network") {

@@ -105,8 +105,8 @@ TEST_CASE("rlimits, devices, hooks and seccomp are checked") {
     CHECK(error_of(with_linux(
               R"({"seccomp":{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["read"],"action":"SCMP_ACT_ERRNO","args":[{"index":6,"value":1,"op":"SCMP_CMP_EQ"}]}]}})")) ==
           "linux.seccomp.syscalls[0].args[0].index: must be between 0 and 5, got 6");
-    CHECK(error_of(with_linux(R"({"resources":{"devices":[{"allow":true,"access":"rwx"}]}})")) ==
-          "linux.resources.devices[0].access: must be a combination of r, w and m, got \"rwx\"");
+    CHECK(error_of(with_linux(R"({"resources":{"devices":[{"allow":true,"access":"xa"}]}})")) ==
+          "linux.resources.devices[0].access: must be a combination of r, w and m, got \"xa\"");
 }
 
 TEST_CASE("hostname needs a uts namespace") {
@@ -128,4 +128,36 @@ TEST_CASE("numbers JSON cannot hold, device numbers the kernel cannot hold, name
                       R"(","process":{"args":["sh"],"cwd":"/"}})";
     CHECK(error_of(lng) == "domainname: is longer than 64 bytes");
     CHECK(error_of("{\"ociVersion\": ") .rfind("config.json is not valid JSON", 0) == 0);
+}
+
+TEST_CASE("keys in another case are read as runc's Go decoder reads them") {
+    auto c = husk::spec::parse_config(
+        R"({"ociVersion":"1","root":{"path":"r"},"linux":{"resources":{"CPU":{"Cpus":"0","mems":"0"},)"
+        R"("Pids":{"LIMIT":5}}}})");
+    REQUIRE((c.linux && c.linux->resources && c.linux->resources->cpu));
+    CHECK(c.linux->resources->cpu->cpus == "0");
+    CHECK(c.linux->resources->cpu->mems == "0");
+    CHECK(c.linux->resources->pids_limit == 5);
+    // Both spellings: Go fills the field from each in document order, merging objects; husk
+    // takes the spec's spelling first, then the other (as `jq '.linux.resources.CPU |= ...'`
+    // leaves it).
+    auto d = husk::spec::parse_config(R"({"ociVersion":"1","root":{"path":"r"},"hostname":"a","HOSTNAME":"b",)"
+                                      R"("linux":{"namespaces":[{"type":"uts"}],"resources":{)"
+                                      R"("cpu":{"shares":100,"cpus":"1"},"CPU":{"Cpus":"0"}}}})");
+    CHECK(d.hostname == "b");
+    REQUIRE((d.linux && d.linux->resources && d.linux->resources->cpu));
+    CHECK(d.linux->resources->cpu->cpus == "0");
+    CHECK(d.linux->resources->cpu->shares == 100u);
+    // Maps keep keys that differ only in case apart.
+    auto a = husk::spec::parse_config(R"({"ociVersion":"1","root":{"path":"r"},"annotations":{"A":"1","a":"2"}})");
+    CHECK(a.annotations.size() == 2);
+}
+
+TEST_CASE("device access letters other than r, w and m are left out, as runc does") {
+    auto c = husk::spec::parse_config(
+        R"({"ociVersion":"1","root":{"path":"r"},"linux":{"resources":{"devices":[)"
+        R"({"allow":false,"type":"c","major":1,"minor":11,"access":"rwa"}]}}})");
+    REQUIRE((c.linux && c.linux->resources && c.linux->resources->devices.size() == 1));
+    CHECK(c.linux->resources->devices[0].access == "rw");
+    CHECK(c.linux->resources->devices[0].ignored_access == "a");
 }

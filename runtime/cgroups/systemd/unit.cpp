@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include "runtime/cgroups/manager.hpp"
+#include "runtime/cgroups/controller.hpp"
 #include "runtime/cgroups/convert.hpp"
 #include "client.hpp"
 #include "common/fs.hpp"
@@ -99,6 +100,31 @@ void Manager::start_unit(pid_t pid, const spec::Resources* r, const std::map<std
         destroy();
         throw;
     }
+}
+
+// systemd takes the CPU quota as one number per second: an update that gives the quota or the
+// period alone keeps the other as the cgroup has it (runc keeps it from its saved config).
+spec::Resources Manager::with_cpu_in_force(const spec::Resources& r) const {
+    if (!r.cpu || r.cpu->quota.has_value() == (r.cpu->period.has_value() && *r.cpu->period != 0)) return r;
+    spec::Resources out = r;
+    auto& c = *out.cpu;
+    if (layout_ == Layout::V2) {
+        const Hierarchy* h = find("");
+        auto max = h ? read(h->dir, "cpu.max") : std::nullopt;
+        if (!max) return r;
+        auto f = split(*max, ' ');
+        if (f.size() != 2) return r;
+        if (!c.quota) c.quota = f[0] == "max" ? -1 : std::stoll(f[0]);
+        if (!c.period || !*c.period) c.period = std::stoull(f[1]);
+    } else {
+        const Hierarchy* h = find("cpu");
+        if (!h) return r;
+        auto quota = read(h->dir, "cpu.cfs_quota_us"), period = read(h->dir, "cpu.cfs_period_us");
+        if (!quota || !period) return r;
+        if (!c.quota) c.quota = std::stoll(*quota);
+        if (!c.period || !*c.period) c.period = std::stoull(*period);
+    }
+    return out;
 }
 
 void Manager::set_unit_properties(const spec::Resources& r) {

@@ -29,6 +29,9 @@ void set_kmem(const std::string& dir, const std::string& file, int64_t v, const 
 void apply(const spec::Resources& r, const std::string& dir) {
     const auto& m = *r.memory;
     int64_t limit = m.limit.value_or(0), swap = m.swap.value_or(0);
+    // No memory limit and no word on swap: no memory+swap limit either (as runc), or the old
+    // one would still bound the container (and the kernel refuses a limit above it).
+    if (limit == -1 && swap == 0 && has(dir, "memory.memsw.limit_in_bytes")) swap = -1;
     auto set_limit = [&] { set(dir, "memory.limit_in_bytes", std::to_string(limit), kField + ".limit"); };
     auto set_swap = [&] { set(dir, "memory.memsw.limit_in_bytes", std::to_string(swap), kField + ".swap"); };
     // The kernel keeps memory <= memsw at every step, so the order depends on the current limit.
