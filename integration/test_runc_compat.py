@@ -120,6 +120,32 @@ def test_exec_cgroup_must_be_below_the_containers(husk, sub):
     husk.cmd("delete", "-f", cid, check=True)
 
 
+def test_exec_cgroup_per_controller_repeated(husk):
+    """As runc's exec --cgroup: repeated, each "[ctrl[,ctrl]:]path"; a controller the container
+    has not, or a sub-cgroup that does not exist, is refused before anything runs."""
+    cid, pid = running(husk)
+    try:
+        r = husk.cmd("exec", "--cgroup", "whaaat:/", cid, "true")
+        assert r.returncode == 255 and 'unknown controller "whaaat"' in r.stderr, r.stderr
+        r = husk.cmd("exec", "--cgroup", "nonexistent", cid, "true")
+        assert r.returncode == 255 and "/nonexistent/cgroup.procs: no such file" in r.stderr, r.stderr
+        if V2:
+            return
+        os.mkdir(os.path.join(cgroup_dir(pid, "memory"), "submem"))
+        # cpu and cpuacct: one hierarchy or two, depending on the host.
+        for ctrl in ("cpu", "cpuacct"):
+            os.makedirs(os.path.join(cgroup_dir(pid, ctrl), "subcpu"), exist_ok=True)
+        r = husk.cmd("exec", "--cgroup", "memory:submem", "--cgroup", "cpu,cpuacct:subcpu", cid,
+                     "cat", "/proc/self/cgroup")
+        assert r.returncode == 0, r.stderr
+        lines = dict(line.split(":", 2)[1:] for line in r.stdout.splitlines())
+        assert lines["memory"].endswith("/submem"), r.stdout
+        assert next(v for k, v in lines.items() if "cpu" in k.split(",")).endswith("/subcpu"), r.stdout
+        assert not lines["pids"].endswith(("/submem", "/subcpu")), r.stdout
+    finally:
+        husk.cmd("delete", "-f", cid, check=True)
+
+
 def test_exec_that_cannot_start_exits_255(husk, tmp_path):
     """runc exits 255 where exec fails before the process runs (a caller tells that from the
     process's own status); a usage error stays 1."""

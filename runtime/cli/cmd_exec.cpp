@@ -61,7 +61,8 @@ int cmd_exec(const Globals& g, std::vector<std::string> argv) {
     a.value({"apparmor"}, &apparmor, "PROFILE", "run under this AppArmor profile");
     a.value({"process-label"}, &label, "LABEL", "run with this SELinux process label");
     a.integer({"preserve-fds"}, &opt.preserve_fds, "N", "pass N more fds, from fd 3 on, to the process");
-    a.value({"cgroup"}, &opt.cgroup, "[CTRL:]PATH", "run in this sub-cgroup of the container's cgroup");
+    a.repeated({"cgroup"}, &opt.cgroups, "[CTRL[,CTRL]:]PATH",
+               "run in this sub-cgroup of the container's cgroup (repeat for other controllers)");
     a.boolean({"ignore-paused"}, &opt.ignore_paused, "run the process even if the container is paused");
     a.value({"pidfd-socket"}, &opt.pidfd_socket, "PATH", "unix socket to send a pidfd of the process to");
     auto pos = a.parse();

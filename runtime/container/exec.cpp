@@ -11,13 +11,16 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
 
+#include "runtime/cgroups/controller.hpp"
 #include "runtime/cgroups/manager.hpp"
 #include "console.hpp"
 #include "container.hpp"
 #include "common/error.hpp"
 #include "exec_stub.hpp"
 #include "common/fs.hpp"
+#include "common/log.hpp"
 #include "namespaces.hpp"
 #include "process.hpp"
 #include "common/proc.hpp"
@@ -50,25 +53,45 @@ int namespaces_to_join(pid_t pid) {
     return flags;
 }
 
-std::vector<std::string> cgroup_dirs(const cgroups::Manager& cg, const std::string& sub) {
-    std::string ctrl, path = sub;
-    if (size_t colon = sub.find(':'); colon != std::string::npos) {
-        ctrl = sub.substr(0, colon);
-        path = sub.substr(colon + 1);
-    }
-    // As runc: only a cgroup below the container's. A ".." anywhere could climb out of it (the
-    // lexical clean below would resolve "a/../.." to the container's parent).
-    for (size_t pos = 0; pos <= path.size();) {
-        size_t end = std::min(path.find('/', pos), path.size());
-        if (path.compare(pos, end - pos, "..") == 0)
-            throw Error("--cgroup: \"" + path + "\" is not a sub cgroup path");
-        pos = end + 1;
+// --cgroup, as runc's: "[ctrl[,ctrl]:]path", repeated; a path without controllers is for every
+// hierarchy no other entry names. Checked before anything is made: only cgroups below the
+// container's that exist, and controllers the container has.
+std::vector<std::string> cgroup_dirs(const cgroups::Manager& cg, const std::vector<std::string>& subs) {
+    std::string any;                          // the path for hierarchies not named
+    std::map<std::string, std::string> named;  // controller -> path
+    auto controllers_of = [](const std::string& list) { return cgroups::split(list, ','); };
+    for (const auto& sub : subs) {
+        std::string path = sub;
+        std::vector<std::string> ctrls;
+        if (size_t colon = sub.find(':'); colon != std::string::npos) {
+            ctrls = controllers_of(sub.substr(0, colon));
+            path = sub.substr(colon + 1);
+        }
+        // A ".." anywhere could climb out (the lexical clean below would resolve "a/../.." to
+        // the container's parent).
+        for (size_t pos = 0; pos <= path.size();) {
+            size_t end = std::min(path.find('/', pos), path.size());
+            if (path.compare(pos, end - pos, "..") == 0) throw Error("--cgroup: " + path + " is not a sub cgroup path");
+            pos = end + 1;
+        }
+        if (ctrls.empty()) any = path;
+        for (const auto& c : ctrls) {
+            bool known = false;
+            for (const auto& h : cg.hierarchies())
+                for (const auto& hc : controllers_of(h.controllers)) known = known || hc == c;
+            if (!known) throw Error("--cgroup: unknown controller \"" + c + "\"");
+            named[c] = path;
+        }
     }
     std::vector<std::string> dirs;
     for (const auto& h : cg.hierarchies()) {
-        bool match = path.empty() || ctrl.empty() || h.controllers.find(ctrl) != std::string::npos;
-        std::string d = match && !path.empty() ? fs::clean(h.dir + "/" + path) : h.dir;
-        if (match && !path.empty() && !fs::exists(d)) throw Error("--cgroup: " + d + " does not exist");
+        std::string path = any;
+        for (const auto& hc : controllers_of(h.controllers))
+            if (auto it = named.find(hc); it != named.end()) path = it->second;
+        std::string d = path.empty() ? h.dir : fs::clean(h.dir + "/" + path);
+        // In runc's words, which its tests (and callers reading them) look for.
+        if (!path.empty() && !fs::exists(d))
+            throw Error("--cgroup: adding pid to " + d + "/cgroup.procs: no such file or directory");
         dirs.push_back(d);
     }
     return dirs;
@@ -105,7 +128,7 @@ Started start(const Options& opt) {
         if (!chroot_fd) throw_errno("open the root of container " + opt.id);
     }
     cgroups::Manager cg = cgroups::Manager::restore(rec.cgroup);
-    std::vector<std::string> cg_dirs = cgroup_dirs(cg, opt.cgroup);
+    std::vector<std::string> cg_dirs = cgroup_dirs(cg, opt.cgroups);
 
     UniqueFd pidfd_sock = container::connect_pidfd_socket(opt.pidfd_socket);
     UniqueFd console_sock, console_peer;
@@ -135,10 +158,13 @@ Started start(const Options& opt) {
             for (const auto& d : cg_dirs) fs::write_file(d + "/cgroup.procs", "0", O_WRONLY);
             if (ns_flags && ::setns(init_pidfd.get(), ns_flags) != 0) throw_errno("join the container's namespaces");
             if (chroot_fd && (::fchdir(chroot_fd.get()) != 0 || ::chroot(".") != 0)) throw_errno("chroot into the container");
+            // The three steps in the words of runc's --debug log, which its tests look for.
+            log::debug("exec: nsexec container setup: joined the cgroup and namespaces of pid " + std::to_string(rec.pid));
             pid_t child = proc::clone3(CLONE_PARENT);
             if (child < 0) throw_errno("clone3 exec process");
             if (child == 0) {
                 try {
+                    log::debug("exec: child process in init(): pid " + std::to_string(::getpid()));
                     if (::setsid() < 0) throw_errno("setsid");
                     if (p.terminal) {
                         UniqueFd slave = console::create_and_send(console_sock.get(), p.console_size);
@@ -158,6 +184,7 @@ Started start(const Options& opt) {
                         if (::recv(child_sock.get(), &ack, 1, 0) != 1 || ack != 'A')
                             throw Error("linux.seccomp: the notify fd was not delivered");
                     };
+                    log::debug("exec: setns_init: about to exec " + p.args[0] + " (after the user, capabilities and seccomp)");
                     process::launch(p, l);
                 } catch (const std::exception& e) {
                     send_text(child_sock.get(), std::string("E") + e.what());

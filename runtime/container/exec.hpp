@@ -19,7 +19,7 @@ struct Options {
     std::string console_socket;
     std::string pid_file;
     std::string pidfd_socket;  // receives the process's pidfd (SCM_RIGHTS)
-    std::string cgroup;  // [controller:]path under the container's cgroup
+    std::vector<std::string> cgroups;  // [controller[,controller]:]path under the container's cgroup
     int preserve_fds = 0;
     bool ignore_paused = false;
     bool foreground = false;  // the caller relays the terminal and waits
