@@ -20,6 +20,7 @@
 #include "console.hpp"
 #include "common/error.hpp"
 #include "common/fs.hpp"
+#include "handle.hpp"
 #include "hooks.hpp"
 #include "init.hpp"
 #include "common/log.hpp"
@@ -30,6 +31,7 @@
 #include "rootfs.hpp"
 #include "seccomp.hpp"
 #include "security.hpp"
+#include "sync.hpp"
 #include "common/unix_socket.hpp"
 
 namespace husk::container {
@@ -119,29 +121,7 @@ void write_pid_file(const std::string& path, pid_t pid) {
     }
 }
 
-void send_msg(int fd, char type, const std::string& text = {}) {
-    std::string m(1, type);
-    m += text;
-    if (::send(fd, m.data(), m.size(), MSG_NOSIGNAL) < 0) throw_errno("sync with container init");
-}
-
-// `passed` receives an fd the child attached (kSeccompFd), if any.
-std::string recv_msg(int fd, char& type, UniqueFd* passed = nullptr) {
-    std::string buf;
-    UniqueFd got;
-    try {
-        got = unix_socket::recv_fd(fd, &buf);
-    } catch (const std::exception& e) {
-        throw Error(std::string("sync with container init: ") + e.what());
-    }
-    if (passed) *passed = std::move(got);
-    if (buf.empty()) {
-        type = 0;
-        return {};
-    }
-    type = buf[0];
-    return buf.substr(1);
-}
+constexpr const char* kSync = "sync with container init";
 
 // Whether linux.resources asks for anything but device rules.
 bool wants_limits(const spec::Resources& r) {
@@ -182,10 +162,9 @@ pid_t clone_init(uint64_t flags, int cgfd, init::Context& ctx, UniqueFd& parent_
             pid_t pid = proc::clone3(flags | CLONE_PARENT, &fd, cgfd);
             if (pid < 0) throw_errno("clone3 container init");
             if (pid == 0) init::run(ctx);
-            unix_socket::send_fd(child_sock.get(), fd, "P");
+            sync::send(child_sock.get(), sync::Msg::Started, {}, fd, kSync);
         } catch (const std::exception& e) {
-            std::string m = std::string(1, init::kError) + e.what();
-            ::send(child_sock.get(), m.data(), m.size(), MSG_NOSIGNAL);
+            sync::send_quietly(child_sock.get(), sync::Msg::Error, e.what());
         }
         _exit(0);
     }
@@ -205,18 +184,17 @@ pid_t clone_init(uint64_t flags, int cgfd, init::Context& ctx, UniqueFd& parent_
             throw Error("the helper that starts container init in its user namespace died");
         }
     }
-    char type = 0;
-    UniqueFd got;
-    std::string body;
+    sync::Message m;
     try {
-        body = recv_msg(parent_sock.get(), type, &got);
+        m = sync::recv(parent_sock.get(), kSync);
     } catch (...) {
         ::waitpid(helper, nullptr, 0);
         throw;
     }
     ::waitpid(helper, nullptr, 0);
-    if (type == init::kError) throw Error(body);
-    if (type != 'P' || !got) throw Error("container init was not started");
+    if (m.type == sync::Msg::Error) throw Error(m.text);
+    if (m.type != sync::Msg::Started || !m.fd) throw Error("container init was not started");
+    UniqueFd& got = m.fd;
     // The helper may sit in a pid namespace joined by path, where clone3 numbered init; the
     // pidfd tells us its number here (init is our unreaped child: it keeps a number even dead).
     pid_t pid = proc::pid_of_pidfd(got.get());
@@ -230,10 +208,10 @@ pid_t clone_init(uint64_t flags, int cgfd, init::Context& ctx, UniqueFd& parent_
 
 }  // namespace
 
-spec::State make_state(const Record& r, const std::string& status) {
+spec::State make_state(const Record& r, Status status) {
     spec::State s;
     s.id = r.id;
-    s.status = status;
+    s.status = std::string(to_string(status));
     s.pid = r.pid;
     s.bundle = r.bundle;
     s.rootfs = r.rootfs;
@@ -330,11 +308,11 @@ UniqueFd connect_pidfd_socket(const std::string& path) {
     }
 }
 
-std::string status_of(const ContainerDir& dir, const Record& r) {
-    if (!r.complete || !proc::alive(r.pid, r.pid_start)) return "stopped";
-    if (fs::exists(dir.file("exec.fifo"))) return "created";
-    if (!r.cgroup.empty() && cgroups::Manager::restore(r.cgroup).frozen()) return "paused";
-    return "running";
+Status status_of(const ContainerDir& dir, const Record& r) {
+    if (!r.complete || !proc::alive(r.pid, r.pid_start)) return Status::Stopped;
+    if (fs::exists(dir.file("exec.fifo"))) return Status::Created;
+    if (!r.cgroup.empty() && cgroups::Manager::restore(r.cgroup).frozen()) return Status::Paused;
+    return Status::Running;
 }
 
 Created create(const CreateOptions& opt) {
@@ -489,38 +467,37 @@ Created create(const CreateOptions& opt) {
     if (use_cgroups) rec.cgroup = cg.save();
     if ((plan.new_user() || plan.joined(CLONE_NEWUSER)) && (plan.new_flags & CLONE_NEWNS)) {
         for (auto& [index, fd] : rootfs::open_bind_sources(config, rootfs, pid))
-            unix_socket::send_fd(parent_sock.get(), fd.get(), std::string(1, init::kBindSource) + std::to_string(index));
+            sync::send(parent_sock.get(), sync::Msg::BindSource, std::to_string(index), fd.get(), kSync);
     }
     try {
-        send_msg(parent_sock.get(), init::kGo);
+        sync::send(parent_sock.get(), sync::Msg::Go, {}, -1, kSync);
     } catch (const Error&) {
         throw Error(death_during_setup(pid, cg, lx));
     }
 
     for (;;) {
-        char type = 0;
-        UniqueFd passed;
-        std::string body;
+        sync::Message m;
         try {
-            body = recv_msg(parent_sock.get(), type, &passed);
+            m = sync::recv(parent_sock.get(), kSync);
         } catch (const Error&) {
-            type = 0;  // the socket reset: init died, which says more
+            m.type = sync::Msg::Closed;  // the socket reset: init died, which says more
         }
-        if (type == init::kRunHooks) {
-            std::string creating = spec::state_to_oci_json(make_state(rec, "creating"));
+        if (m.type == sync::Msg::RunHooks) {
+            std::string creating = spec::state_to_oci_json(make_state(rec, Status::Creating));
             hooks::run_all("prestart", config.hooks.prestart, creating);
             hooks::run_all("createRuntime", config.hooks.create_runtime, creating);
-            send_msg(parent_sock.get(), init::kHooksDone, spec::state_to_oci_json(make_state(rec, "created")));
-        } else if (type == init::kSeccompFd) {
-            if (!passed) throw Error("linux.seccomp: container init sent no notify fd");
-            seccomp::send_to_listener(*lx->seccomp, passed.get(), pid,
-                                      spec::state_to_oci_json(make_state(rec, "creating")));
-            passed.reset();
-            send_msg(parent_sock.get(), init::kSeccompDone);
-        } else if (type == init::kReady) {
+            sync::send(parent_sock.get(), sync::Msg::HooksDone,
+                       spec::state_to_oci_json(make_state(rec, Status::Created)), -1, kSync);
+        } else if (m.type == sync::Msg::SeccompFd) {
+            if (!m.fd) throw Error("linux.seccomp: container init sent no notify fd");
+            seccomp::send_to_listener(*lx->seccomp, m.fd.get(), pid,
+                                      spec::state_to_oci_json(make_state(rec, Status::Creating)));
+            m.fd.reset();
+            sync::send(parent_sock.get(), sync::Msg::SeccompDone, {}, -1, kSync);
+        } else if (m.type == sync::Msg::Ready) {
             break;
-        } else if (type == init::kError) {
-            throw Error(body);
+        } else if (m.type == sync::Msg::Error) {
+            throw Error(m.text);
         } else {
             throw Error(death_during_setup(pid, cg, lx));
         }
@@ -536,8 +513,8 @@ Created create(const CreateOptions& opt) {
     if (!opt.pid_file.empty()) write_pid_file(opt.pid_file, pid);
     if (pidfd_sock) unix_socket::send_fd(pidfd_sock.get(), out.pidfd.get(), "pidfd");
     // Init may be past this already (started by a quick `husk start`): then nobody reads it.
-    std::string recorded(1, init::kRecorded);
-    ::send(parent_sock.get(), recorded.data(), 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+    char recorded = static_cast<char>(sync::Msg::Recorded);
+    ::send(parent_sock.get(), &recorded, 1, MSG_NOSIGNAL | MSG_DONTWAIT);
     return out;
     } catch (...) {
         rollback.run();
@@ -546,10 +523,10 @@ Created create(const CreateOptions& opt) {
 }
 
 void start(const std::string& root, const std::string& id) {
-    ContainerDir dir = ContainerDir::open(root, id);
-    Record r = dir.load();
-    std::string st = status_of(dir, r);
-    if (st != "created") throw Error("cannot start container \"" + id + "\": it is " + st + ", not created");
+    Container c = Container::load(root, id);
+    c.require(Op::Start);
+    ContainerDir& dir = c.dir();
+    const Record& r = c.record();
     // Init holds exec.fifo's only read end: with no reader (ENXIO) init has exited. Once open,
     // init starts whatever happens to this process (closing the write end wakes it too), so the
     // fifo goes first and the byte last: init, woken, tends to take this CPU at once.
@@ -586,7 +563,7 @@ void start(const std::string& root, const std::string& id) {
         if (errno != EINTR) throw_errno("wait for the container process to start");
     if (auto cfg = r.poststart_hooks ? saved_config(dir) : std::nullopt) {
         try {
-            hooks::run_all("poststart", cfg->hooks.poststart, spec::state_to_oci_json(make_state(r, "running")));
+            hooks::run_all("poststart", cfg->hooks.poststart, spec::state_to_oci_json(make_state(r, Status::Running)));
         } catch (const std::exception& e) {
             // As runc: a failed poststart hook fails start, and the container goes.
             log::debug(std::string("poststart failed, removing the container: ") + e.what());
@@ -600,11 +577,7 @@ void start(const std::string& root, const std::string& id) {
     }
 }
 
-spec::State state(const std::string& root, const std::string& id) {
-    ContainerDir dir = ContainerDir::open(root, id);
-    Record r = dir.load();
-    return make_state(r, status_of(dir, r));
-}
+spec::State state(const std::string& root, const std::string& id) { return Container::load(root, id).state(); }
 
 std::vector<spec::State> list(const std::string& root) {
     std::vector<spec::State> out;
@@ -617,7 +590,7 @@ std::vector<spec::State> list(const std::string& root) {
             } else if (fs::exists(root + "/" + id + "/state.json")) {
                 out.push_back(state(root, id));  // another command has it for a moment
             } else if (auto r = ContainerDir::peek_creating(root, id)) {
-                out.push_back(make_state(*r, "creating"));  // not waited for: hooks can take long
+                out.push_back(make_state(*r, Status::Creating));  // not waited for: hooks can take long
             }
         } catch (const std::exception&) {
             // Deleted while we listed.
@@ -627,15 +600,13 @@ std::vector<spec::State> list(const std::string& root) {
 }
 
 void kill(const std::string& root, const std::string& id, int sig, bool all) {
-    ContainerDir dir = ContainerDir::open(root, id);
-    Record r = dir.load();
-    std::string st = status_of(dir, r);
-    if (st == "stopped" && !all) throw Error("cannot kill container \"" + id + "\": it is not running");
-    if (all && !r.cgroup.empty()) {
-        cgroups::Manager::restore(r.cgroup).signal_all(sig);
+    Container c = Container::load(root, id);
+    if (!all) c.require(Op::Kill);
+    if (all && c.cgroup()) {
+        c.cgroup()->signal_all(sig);
         return;
     }
-    UniqueFd pidfd = open_pidfd(r);
+    UniqueFd pidfd = open_pidfd(c.record());
     if (!pidfd) throw Error("cannot kill container \"" + id + "\": it is not running");
     if (::syscall(SYS_pidfd_send_signal, pidfd.get(), sig, nullptr, 0) != 0) throw_errno("kill container " + id);
 }
@@ -658,14 +629,12 @@ void remove(const std::string& root, const std::string& id, bool force) {
         return;
     }
     Record r = dir.load();
-    std::string st = status_of(dir, r);
+    Status st = status_of(dir, r);
     cgroups::Manager cg = cgroups::Manager::restore(r.cgroup);
-    if (st == "running" || st == "paused") {
-        if (!force) throw Error("cannot delete container \"" + id + "\": it is " + st + " (use --force)");
-    }
-    if (st != "stopped") {
+    if (!force) require(Op::Delete, st, id);
+    if (st != Status::Stopped) {
         UniqueFd pidfd = open_pidfd(r);
-        if (st == "paused") cg.thaw();
+        if (st == Status::Paused) cg.thaw();
         if (pidfd) ::syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0);
         if (!r.own_pid_ns) cg.signal_all(SIGKILL);
         if (pidfd && !wait_gone(pidfd.get(), 10000)) throw Error("delete container \"" + id + "\": init did not exit");
@@ -674,7 +643,7 @@ void remove(const std::string& root, const std::string& id, bool force) {
     if (!r.own_pid_ns && !cg.pids().empty()) cg.signal_all(SIGKILL);
     if (auto cfg = r.poststop_hooks ? saved_config(dir) : std::nullopt) {
         try {
-            hooks::run_all("poststop", cfg->hooks.poststop, spec::state_to_oci_json(make_state(r, "stopped")));
+            hooks::run_all("poststop", cfg->hooks.poststop, spec::state_to_oci_json(make_state(r, Status::Stopped)));
         } catch (const std::exception& e) {
             log::warn(e.what());
         }
@@ -685,20 +654,16 @@ void remove(const std::string& root, const std::string& id, bool force) {
 }
 
 void pause(const std::string& root, const std::string& id) {
-    ContainerDir dir = ContainerDir::open(root, id);
-    Record r = dir.load();
-    std::string st = status_of(dir, r);
-    if (st != "running") throw Error("cannot pause container \"" + id + "\": it is " + st + ", not running");
-    if (r.cgroup.empty()) throw Error("cannot pause container \"" + id + "\": it has no cgroup (rootless)");
-    cgroups::Manager::restore(r.cgroup).freeze();
+    Container c = Container::load(root, id);
+    c.require(Op::Pause);
+    if (!c.cgroup()) throw Error("cannot pause container \"" + id + "\": it has no cgroup (rootless)");
+    c.cgroup()->freeze();
 }
 
 void resume(const std::string& root, const std::string& id) {
-    ContainerDir dir = ContainerDir::open(root, id);
-    Record r = dir.load();
-    std::string st = status_of(dir, r);
-    if (st != "paused") throw Error("cannot resume container \"" + id + "\": it is " + st + ", not paused");
-    cgroups::Manager::restore(r.cgroup).thaw();
+    Container c = Container::load(root, id);
+    c.require(Op::Resume);
+    cgroups::Manager::restore(c.record().cgroup).thaw();
 }
 
 }  // namespace husk::container
