@@ -17,6 +17,7 @@
 #include "container.hpp"
 #include "common/error.hpp"
 #include "exec_stub.hpp"
+#include "handle.hpp"
 #include "common/fs.hpp"
 #include "namespaces.hpp"
 #include "process.hpp"
@@ -85,12 +86,12 @@ spec::Process config_process(const std::string& root, const std::string& id) {
 }
 
 Started start(const Options& opt) {
-    ContainerDir dir = ContainerDir::open(opt.root, opt.id);
-    Record rec = dir.load();
+    container::Container c = container::Container::load(opt.root, opt.id);
+    ContainerDir& dir = c.dir();
+    const Record& rec = c.record();
     spec::Config cfg = saved_config(dir);
-    container::Status status = container::status_of(dir, rec);
-    if (!(status == container::Status::Paused && opt.ignore_paused))
-        container::require(container::Op::Exec, status, opt.id);
+    container::Status status = c.status();
+    if (!(status == container::Status::Paused && opt.ignore_paused)) c.require(container::Op::Exec);
     const spec::Process& p = opt.process;
     if (p.args.empty()) throw Error("process.args: is required and must not be empty");
     security::validate(p);
