@@ -5,7 +5,6 @@
 
 #include "controller.hpp"
 #include "common/error.hpp"
-#include "common/log.hpp"
 
 namespace husk::cgroups {
 namespace {
@@ -38,10 +37,6 @@ spec::DeviceRule allow(const char* type, std::optional<int64_t> major, std::opti
 }  // namespace
 
 void validate(const spec::Resources& r) {
-    for (size_t i = 0; i < r.devices.size(); ++i)
-        if (!r.devices[i].ignored_access.empty())
-            log::warn(kField + "devices[" + std::to_string(i) + "].access: \"" + r.devices[i].ignored_access +
-                      "\" is not r, w or m; ignored, as runc does");
     if (auto& m = r.memory) {
         no_below_minus_one(m->limit, "memory.limit");
         no_below_minus_one(m->reservation, "memory.reservation");

@@ -12,7 +12,7 @@
 #include "runtime/cgroups/manager.hpp"
 #include "runtime/cgroups/oom.hpp"
 #include "commands.hpp"
-#include "runtime/container/container.hpp"
+#include "runtime/container/handle.hpp"
 #include "common/error.hpp"
 
 namespace husk::cli {
@@ -37,10 +37,7 @@ int64_t parse_interval_ms(const std::string& v) {
 
 // The container's cgroup, or nullopt once it is stopped or deleted.
 std::optional<cgroups::Manager> live_cgroup(const std::string& root, const std::string& id) {
-    ContainerDir dir = ContainerDir::open(root, id);
-    Record rec = dir.load();
-    if (rec.cgroup.empty() || container::status_of(dir, rec) == "stopped") return std::nullopt;
-    return cgroups::Manager::restore(rec.cgroup);
+    return container::Container::load(root, id).live_cgroup();
 }
 
 // runc's event object, its fields in runc's order: {"type":"stats","id":"x","data":{...}},

@@ -10,9 +10,8 @@
 #include <nlohmann/json.hpp>
 
 #include "args.hpp"
-#include "runtime/cgroups/manager.hpp"
 #include "commands.hpp"
-#include "runtime/container/container.hpp"
+#include "runtime/container/handle.hpp"
 #include "common/error.hpp"
 
 namespace husk::cli {
@@ -47,14 +46,7 @@ int cmd_ps(const Globals& g, std::vector<std::string> argv) {
     if (a.help()) return print_usage(a, "ps [options] CONTAINER-ID [PS-OPTIONS...]", "List the container's processes.");
     expect_args("ps", pos, 1, SIZE_MAX);
     if (format != "table" && format != "json") throw UsageError("--format: invalid format \"" + format + "\" (table or json)");
-    std::vector<pid_t> pids;
-    {
-        ContainerDir dir = ContainerDir::open(g.root, pos[0]);
-        Record rec = dir.load();
-        if (rec.cgroup.empty())
-            throw Error("cannot list the processes of container \"" + pos[0] + "\": it has no cgroup (rootless)");
-        pids = cgroups::Manager::restore(rec.cgroup).pids();
-    }
+    std::vector<pid_t> pids = container::Container::load(g.root, pos[0]).pids();
     if (format == "json") {
         std::printf("%s\n", nlohmann::json(pids).dump().c_str());
         return 0;

@@ -45,7 +45,7 @@ int cmd_list(const Globals& g, std::vector<std::string> argv) {
     std::printf("%-*s   %-10s %-10s %-40s %-30s %s\n", static_cast<int>(w), "ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER");
     for (auto& s : states)
         std::printf("%-*s   %-10d %-10s %-40s %-30s %s\n", static_cast<int>(w), s.id.c_str(),
-                    s.status == "stopped" ? 0 : s.pid, s.status.c_str(), s.bundle.c_str(), s.created.c_str(),
+                    container::parse_status(s.status) == container::Status::Stopped ? 0 : s.pid, s.status.c_str(), s.bundle.c_str(), s.created.c_str(),
                     s.owner.c_str());
     return 0;
 }

@@ -6,10 +6,9 @@
 #include <nlohmann/json.hpp>
 
 #include "args.hpp"
-#include "runtime/cgroups/manager.hpp"
 #include "commands.hpp"
 #include "spec/config.hpp"
-#include "runtime/container/container.hpp"
+#include "runtime/container/handle.hpp"
 #include "common/error.hpp"
 #include "common/fs.hpp"
 
@@ -133,12 +132,7 @@ int cmd_update(const Globals& g, std::vector<std::string> argv) {
     } else {
         r = from_flags(f);
     }
-    ContainerDir dir = ContainerDir::open(g.root, pos[0]);
-    Record rec = dir.load();
-    std::string st = container::status_of(dir, rec);
-    if (st == "stopped") throw Error("cannot update container \"" + pos[0] + "\": it is stopped");
-    if (rec.cgroup.empty()) throw Error("cannot update container \"" + pos[0] + "\": it has no cgroup");
-    cgroups::Manager::restore(rec.cgroup).apply(r, false);
+    container::Container::load(g.root, pos[0]).update(r);
     return 0;
 }
 

@@ -20,16 +20,18 @@
 #include "console.hpp"
 #include "common/error.hpp"
 #include "common/fs.hpp"
+#include "handle.hpp"
 #include "hooks.hpp"
 #include "init.hpp"
 #include "common/log.hpp"
 #include "namespaces.hpp"
 #include "net_devices.hpp"
 #include "userdb.hpp"
+#include "validate.hpp"
 #include "common/proc.hpp"
 #include "rootfs.hpp"
 #include "seccomp.hpp"
-#include "security.hpp"
+#include "sync.hpp"
 #include "common/unix_socket.hpp"
 
 namespace husk::container {
@@ -74,42 +76,6 @@ std::string resolve_rootfs(const std::string& bundle, const spec::Root& root) {
     return real;
 }
 
-// Whether the container gets a namespace of this type that is not husk's own: a new one, or
-// one joined by path that is another (a pod's). Joining husk's own would set the host's value.
-bool owns_namespace(const spec::Linux& l, const char* type) {
-    const spec::Namespace* n = l.find_namespace(type);
-    if (!n) return false;
-    if (n->path.empty()) return true;
-    struct stat theirs, ours;
-    if (::stat(n->path.c_str(), &theirs) != 0) return true;  // ns::plan names the bad path
-    std::string own = std::string("/proc/self/ns/") + ns::proc_name(type);
-    return ::stat(own.c_str(), &ours) != 0 || theirs.st_ino != ours.st_ino || theirs.st_dev != ours.st_dev;
-}
-
-// As runc: only sysctls of a namespace the container owns may be set, and kernel.hostname not
-// at all (the config's hostname field says it).
-void validate_sysctls(const spec::Config& c) {
-    if (!c.linux) return;
-    for (const auto& [key, value] : c.linux->sysctl) {
-        if (key.find("..") != std::string::npos || key.find('/') != std::string::npos)
-            throw Error("linux.sysctl: invalid key \"" + key + "\"");
-        if (key == "kernel.hostname")
-            throw Error("linux.sysctl: \"kernel.hostname\" is not allowed: it conflicts with the hostname field");
-        const char* ns = nullptr;
-        if (key.rfind("kernel.msg", 0) == 0 || key == "kernel.sem" || key.rfind("kernel.shm", 0) == 0 ||
-            key.rfind("fs.mqueue.", 0) == 0)
-            ns = "ipc";
-        else if (key.rfind("net.", 0) == 0)
-            ns = "network";
-        else if (key == "kernel.domainname")
-            ns = "uts";
-        if (!ns) throw Error("linux.sysctl: \"" + key + "\" is not in a separate kernel namespace");
-        if (!owns_namespace(*c.linux, ns))
-            throw Error("linux.sysctl: \"" + key + "\" is not in a namespace of the container's own (needs a " +
-                        ns + " namespace other than the host's)");
-    }
-}
-
 void write_pid_file(const std::string& path, pid_t pid) {
     std::string tmp = path + ".husk-tmp";
     fs::write_file(tmp, std::to_string(pid), O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -119,29 +85,7 @@ void write_pid_file(const std::string& path, pid_t pid) {
     }
 }
 
-void send_msg(int fd, char type, const std::string& text = {}) {
-    std::string m(1, type);
-    m += text;
-    if (::send(fd, m.data(), m.size(), MSG_NOSIGNAL) < 0) throw_errno("sync with container init");
-}
-
-// `passed` receives an fd the child attached (kSeccompFd), if any.
-std::string recv_msg(int fd, char& type, UniqueFd* passed = nullptr) {
-    std::string buf;
-    UniqueFd got;
-    try {
-        got = unix_socket::recv_fd(fd, &buf);
-    } catch (const std::exception& e) {
-        throw Error(std::string("sync with container init: ") + e.what());
-    }
-    if (passed) *passed = std::move(got);
-    if (buf.empty()) {
-        type = 0;
-        return {};
-    }
-    type = buf[0];
-    return buf.substr(1);
-}
+constexpr const char* kSync = "sync with container init";
 
 // Whether linux.resources asks for anything but device rules.
 bool wants_limits(const spec::Resources& r) {
@@ -182,10 +126,9 @@ pid_t clone_init(uint64_t flags, int cgfd, init::Context& ctx, UniqueFd& parent_
             pid_t pid = proc::clone3(flags | CLONE_PARENT, &fd, cgfd);
             if (pid < 0) throw_errno("clone3 container init");
             if (pid == 0) init::run(ctx);
-            unix_socket::send_fd(child_sock.get(), fd, "P");
+            sync::send(child_sock.get(), sync::Msg::Started, {}, fd, kSync);
         } catch (const std::exception& e) {
-            std::string m = std::string(1, init::kError) + e.what();
-            ::send(child_sock.get(), m.data(), m.size(), MSG_NOSIGNAL);
+            sync::send_quietly(child_sock.get(), sync::Msg::Error, e.what());
         }
         _exit(0);
     }
@@ -205,18 +148,17 @@ pid_t clone_init(uint64_t flags, int cgfd, init::Context& ctx, UniqueFd& parent_
             throw Error("the helper that starts container init in its user namespace died");
         }
     }
-    char type = 0;
-    UniqueFd got;
-    std::string body;
+    sync::Message m;
     try {
-        body = recv_msg(parent_sock.get(), type, &got);
+        m = sync::recv(parent_sock.get(), kSync);
     } catch (...) {
         ::waitpid(helper, nullptr, 0);
         throw;
     }
     ::waitpid(helper, nullptr, 0);
-    if (type == init::kError) throw Error(body);
-    if (type != 'P' || !got) throw Error("container init was not started");
+    if (m.type == sync::Msg::Error) throw Error(m.text);
+    if (m.type != sync::Msg::Started || !m.fd) throw Error("container init was not started");
+    UniqueFd& got = m.fd;
     // The helper may sit in a pid namespace joined by path, where clone3 numbered init; the
     // pidfd tells us its number here (init is our unreaped child: it keeps a number even dead).
     pid_t pid = proc::pid_of_pidfd(got.get());
@@ -230,10 +172,10 @@ pid_t clone_init(uint64_t flags, int cgfd, init::Context& ctx, UniqueFd& parent_
 
 }  // namespace
 
-spec::State make_state(const Record& r, const std::string& status) {
+spec::State make_state(const Record& r, Status status) {
     spec::State s;
     s.id = r.id;
-    s.status = status;
+    s.status = std::string(to_string(status));
     s.pid = r.pid;
     s.bundle = r.bundle;
     s.rootfs = r.rootfs;
@@ -330,78 +272,112 @@ UniqueFd connect_pidfd_socket(const std::string& path) {
     }
 }
 
-std::string status_of(const ContainerDir& dir, const Record& r) {
-    if (!r.complete || !proc::alive(r.pid, r.pid_start)) return "stopped";
-    if (fs::exists(dir.file("exec.fifo"))) return "created";
-    if (!r.cgroup.empty() && cgroups::Manager::restore(r.cgroup).frozen()) return "paused";
-    return "running";
+Status status_of(const ContainerDir& dir, const Record& r) {
+    if (!r.complete || !proc::alive(r.pid, r.pid_start)) return Status::Stopped;
+    if (fs::exists(dir.file("exec.fifo"))) return Status::Created;
+    if (!r.cgroup.empty() && cgroups::Manager::restore(r.cgroup).frozen()) return Status::Paused;
+    return Status::Running;
 }
 
-Created create(const CreateOptions& opt) {
+namespace {
+
+// One create in progress: what each step makes and the next one uses. Not movable: the
+// rollback steps and init's context point into it.
+struct Creation {
+    explicit Creation(const CreateOptions& o) : opt(o) {}
+    Creation(const Creation&) = delete;
+    Creation& operator=(const Creation&) = delete;
+
+    const CreateOptions& opt;
+    std::string bundle;
+    std::string text;  // config.json as read
+    spec::Config config;
+    std::string rootfs;
+    ns::Plan plan;
+    UniqueFd pidfd_sock, console_sock, console_peer;
+    Rollback rollback;
+    ContainerDir dir;
+    UniqueFd fifo;  // exec.fifo's read end, init's
+    Record rec;
+    cgroups::Manager cg;
+    bool use_cgroups = true;
+    UniqueFd parent_sock;
+    pid_t pid = -1;
+    Created out;
+
+    const spec::Linux* lx() const { return config.linux ? &*config.linux : nullptr; }
+    // Records the cgroup's intent in creating.json before it is made.
+    void record_cgroup(const nlohmann::json& intent) {
+        rec.cgroup = intent;
+        dir.save_intent(rec);
+    }
+};
+
+// Reads and checks everything create needs, making nothing.
+void prepare(Creation& c) {
+    const CreateOptions& opt = c.opt;
     validate_id(opt.id);
     char real_bundle[PATH_MAX];
     if (!::realpath(opt.bundle.c_str(), real_bundle)) throw_errno("bundle " + opt.bundle);
-    std::string bundle = real_bundle;
-    std::string text;
-    if (!fs::try_read_file(bundle + "/config.json", text)) throw_errno("bundle " + bundle + ": read config.json");
-    spec::Config config = spec::parse_config(text);
-    if (!config.process) throw Error("process: is required to create a container");
-    const spec::Process& proc = *config.process;
-    if (proc.args.empty()) throw Error("process.args: is required and must not be empty");
-    std::string rootfs = resolve_rootfs(bundle, config.root);
-    security::validate(config);
-    validate_sysctls(config);
-    ns::Plan plan = ns::plan(config.linux ? &*config.linux : nullptr);
+    c.bundle = real_bundle;
+    if (!fs::try_read_file(c.bundle + "/config.json", c.text)) throw_errno("bundle " + c.bundle + ": read config.json");
+    c.config = spec::parse_config(c.text);
+    // Every check of the config, before anything is made.
+    validate(c.config);
+    c.rootfs = resolve_rootfs(c.bundle, c.config.root);
+    c.plan = ns::plan(c.lx());
 
-    UniqueFd pidfd_sock = connect_pidfd_socket(opt.pidfd_socket);
-    UniqueFd console_sock, console_peer;
-    if (proc.terminal) {
+    c.pidfd_sock = connect_pidfd_socket(opt.pidfd_socket);
+    if (c.config.process->terminal) {
         auto cs = console::open_socket(opt.console_socket, opt.foreground);
-        console_sock = std::move(cs.sock);
-        console_peer = std::move(cs.peer);
+        c.console_sock = std::move(cs.sock);
+        c.console_peer = std::move(cs.peer);
     } else if (!opt.console_socket.empty()) {
         throw Error("--console-socket given but process.terminal is false");
     }
+}
 
-    Rollback rollback;
-    ContainerDir dir = claim_dir(opt.root, opt.id);
-    rollback.add([&] { dir.remove(); });
-    try {
-    fs::write_file(dir.file("config.json"), text, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+// The state dir with config.json and exec.fifo, and creating.json's first record.
+void claim(Creation& c) {
+    c.dir = claim_dir(c.opt.root, c.opt.id);
+    c.rollback.add([&c] { c.dir.remove(); });
+    ContainerDir& dir = c.dir;
+    fs::write_file(dir.file("config.json"), c.text, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     // Owner only: whoever can open it for writing starts the container.
     if (::mkfifo(dir.file("exec.fifo").c_str(), 0600) != 0 || ::chmod(dir.file("exec.fifo").c_str(), 0600) != 0)
         throw_errno("mkfifo " + dir.file("exec.fifo"));
     // Init waits on the read end, opened here (a reader needs no writer with O_NONBLOCK) so that
     // it exists from the start whatever user init becomes; `start` writes into it and is done.
-    UniqueFd fifo(::open(dir.file("exec.fifo").c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
-    if (!fifo) throw_errno("open " + dir.file("exec.fifo"));
+    c.fifo.reset(::open(dir.file("exec.fifo").c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+    if (!c.fifo) throw_errno("open " + dir.file("exec.fifo"));
 
     // What `delete` needs to undo this create if it dies part way, in creating.json before the
     // cgroups exist (init is in them before it could outlive us).
-    Record rec;
-    rec.id = opt.id;
-    rec.bundle = bundle;
-    rec.rootfs = rootfs;
+    Record& rec = c.rec;
+    const ns::Plan& plan = c.plan;
+    rec.id = c.opt.id;
+    rec.bundle = c.bundle;
+    rec.rootfs = c.rootfs;
     rec.created = log::now_rfc3339();
     rec.owner = owner_name();
-    rec.annotations = config.annotations;
+    rec.annotations = c.config.annotations;
     rec.own_pid_ns = plan.new_flags & CLONE_NEWPID;
-    rec.poststart_hooks = !config.hooks.poststart.empty();
-    rec.poststop_hooks = !config.hooks.poststop.empty();
+    rec.poststart_hooks = !c.config.hooks.poststart.empty();
+    rec.poststop_hooks = !c.config.hooks.poststop.empty();
     rec.host_mounts = !(plan.new_flags & CLONE_NEWNS) && !plan.joined(CLONE_NEWNS);
+}
 
-    const spec::Linux* lx = config.linux ? &*config.linux : nullptr;
+// The cgroup, made and limited before init exists (systemd's unit comes with init: place()).
+void make_cgroup(Creation& c) {
+    const CreateOptions& opt = c.opt;
+    const spec::Linux* lx = c.lx();
     std::string cgroups_path = lx ? lx->cgroups_path : "";
-    cgroups::Manager cg = opt.systemd_cgroup ? cgroups::Manager::plan_systemd(cgroups_path, opt.id, opt.rootless)
-                                             : cgroups::Manager::plan(cgroups_path, opt.id);
-    bool use_cgroups = true;
-    auto record_cgroup = [&](const nlohmann::json& intent) {
-        rec.cgroup = intent;
-        dir.save_intent(rec);
-    };
+    c.cg = opt.systemd_cgroup ? cgroups::Manager::plan_systemd(cgroups_path, opt.id, opt.rootless)
+                              : cgroups::Manager::plan(cgroups_path, opt.id);
+    cgroups::Manager& cg = c.cg;
     try {
-        // systemd's unit is made around init, once it exists (start_unit below).
-        if (!cg.uses_systemd()) cg.create(record_cgroup);
+        // systemd's unit is made around init, once it exists (start_init).
+        if (!cg.uses_systemd()) cg.create([&c](const nlohmann::json& intent) { c.record_cgroup(intent); });
     } catch (const cgroups::NotPermitted& e) {
         // Only for a rootless husk that truly lacks the rights: as real root, a container
         // without its device cgroup could reach the host's disks (in a user namespace the
@@ -412,12 +388,17 @@ Created create(const CreateOptions& opt) {
             throw Error(std::string("linux.resources: a rootless container needs cgroups for its limits: ") + e.what());
         log::debug(std::string("rootless: running without cgroups: ") + e.what());
         cg = cgroups::Manager::restore(nlohmann::json::object());
-        use_cgroups = false;
-        rec.cgroup = nlohmann::json::object();
+        c.use_cgroups = false;
+        c.rec.cgroup = nlohmann::json::object();
     }
-    rollback.add([cg]() mutable { cg.destroy(); });
-    if (use_cgroups && lx && lx->resources && !cg.uses_systemd()) cg.apply(*lx->resources);
+    c.rollback.add([cg]() mutable { cg.destroy(); });
+    if (c.use_cgroups && lx && lx->resources && !cg.uses_systemd()) cg.apply(*lx->resources);
+}
 
+// Clones init (into the cgroup where the kernel can) and holds it until sync().
+void start_init(Creation& c) {
+    const CreateOptions& opt = c.opt;
+    const ns::Plan& plan = c.plan;
     // Sockets passed by systemd-style activation go to the container too.
     int preserve = opt.preserve_fds;
     std::vector<std::string> extra_env;
@@ -431,125 +412,153 @@ Created create(const CreateOptions& opt) {
 
     int sv[2];
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) throw_errno("socketpair");
-    UniqueFd parent_sock(sv[0]), child_sock(sv[1]);
+    UniqueFd child_sock(sv[1]);
+    c.parent_sock.reset(sv[0]);
 
     for (auto& j : plan.joins)
         if (j.flag == CLONE_NEWPID && ::setns(j.fd.get(), CLONE_NEWPID) != 0) throw_errno("join pid namespace");
     uint64_t flags = static_cast<uint64_t>(plan.new_flags) & ~static_cast<uint64_t>(CLONE_NEWCGROUP | CLONE_NEWTIME);
-    UniqueFd cgfd(cg.open_unified());
+    UniqueFd cgfd(c.cg.open_unified());
 
     init::Context ctx;
-    ctx.config = &config;
+    ctx.config = &c.config;
     ctx.id = opt.id;
-    ctx.rootfs = rootfs;
+    ctx.rootfs = c.rootfs;
     ctx.ns = &plan;
-    ctx.cgroup = &cg;
+    ctx.cgroup = &c.cg;
     ctx.sync_fd = child_sock.get();
-    ctx.fifo_fd = fifo.get();
-    ctx.console_fd = console_sock.get();
-    ctx.lock_fd = dir.lock_fd();
+    ctx.fifo_fd = c.fifo.get();
+    ctx.console_fd = c.console_sock.get();
+    ctx.lock_fd = c.dir.lock_fd();
     ctx.cgroup_fd = cgfd.get();
     ctx.preserve_fds = preserve;
     ctx.no_pivot = opt.no_pivot;
     ctx.no_new_keyring = opt.no_new_keyring;
     ctx.join_cgroup_ns = plan.new_flags & CLONE_NEWCGROUP;
     ctx.extra_env = extra_env;
-    std::map<size_t, UniqueFd> idmapped = rootfs::make_idmapped_mounts(config, rootfs);
+    std::map<size_t, UniqueFd> idmapped = rootfs::make_idmapped_mounts(c.config, c.rootfs);
     ctx.idmapped = &idmapped;
 
     int pidfd = -1;
-    pid_t pid = clone_init(flags, cgfd.get(), ctx, parent_sock, child_sock, pidfd);
+    pid_t pid = clone_init(flags, cgfd.get(), ctx, c.parent_sock, child_sock, pidfd);
     if (pid < 0) throw_errno("clone3 container init");
-    Created out;
-    out.pid = pid;
-    out.pidfd.reset(pidfd);
+    c.pid = pid;
+    c.out.pid = pid;
+    c.out.pidfd.reset(pidfd);
     if (!(plan.new_flags & CLONE_NEWNS) && !plan.joined(CLONE_NEWNS))
-        rollback.add([rootfs] { rootfs::unmount_under(rootfs); });
+        c.rollback.add([rootfs = c.rootfs] { rootfs::unmount_under(rootfs); });
     // Our own unreaped child: its pid cannot be reused before the waitpid.
-    rollback.add([pid] {
+    c.rollback.add([pid] {
         ::kill(pid, SIGKILL);
         ::waitpid(pid, nullptr, 0);
     });
     child_sock.reset();
-    console_sock.reset();
+    c.console_sock.reset();
 
+    // What init waits for before Go: its id maps, network devices and cgroup.
+    const spec::Linux* lx = c.lx();
+    cgroups::Manager& cg = c.cg;
     if (plan.new_user()) ns::write_id_maps(pid, lx->uid_mappings, lx->gid_mappings);
     if (lx) net_devices::move_into(*lx, pid);
     if (cg.uses_systemd()) {
-        cg.start_unit(pid, lx && lx->resources ? &*lx->resources : nullptr, config.annotations,
-                      "husk container " + opt.id, record_cgroup);
-        rollback.add([cg]() mutable { cg.destroy(); });
+        cg.start_unit(pid, lx && lx->resources ? &*lx->resources : nullptr, c.config.annotations,
+                      "husk container " + opt.id, [&c](const nlohmann::json& intent) { c.record_cgroup(intent); });
+        c.rollback.add([cg]() mutable { cg.destroy(); });
     } else if (!cgfd) {
         cg.add(pid);
     } else
         for (auto& h : cg.hierarchies())
             if (!h.unified()) fs::write_file(h.dir + "/cgroup.procs", std::to_string(pid), O_WRONLY);
 
-    rec.pid = pid;
-    if (use_cgroups) rec.cgroup = cg.save();
+    c.rec.pid = pid;
+    if (c.use_cgroups) c.rec.cgroup = cg.save();
+}
+
+// Lets init go and serves it (hooks, the seccomp notify fd) until it is ready.
+void sync_with_init(Creation& c) {
+    const ns::Plan& plan = c.plan;
+    const spec::Linux* lx = c.lx();
+    pid_t pid = c.pid;
     if ((plan.new_user() || plan.joined(CLONE_NEWUSER)) && (plan.new_flags & CLONE_NEWNS)) {
-        for (auto& [index, fd] : rootfs::open_bind_sources(config, rootfs, pid))
-            unix_socket::send_fd(parent_sock.get(), fd.get(), std::string(1, init::kBindSource) + std::to_string(index));
+        for (auto& [index, fd] : rootfs::open_bind_sources(c.config, c.rootfs, pid))
+            sync::send(c.parent_sock.get(), sync::Msg::BindSource, std::to_string(index), fd.get(), kSync);
     }
     try {
-        send_msg(parent_sock.get(), init::kGo);
+        sync::send(c.parent_sock.get(), sync::Msg::Go, {}, -1, kSync);
     } catch (const Error&) {
-        throw Error(death_during_setup(pid, cg, lx));
+        throw Error(death_during_setup(pid, c.cg, lx));
     }
 
     for (;;) {
-        char type = 0;
-        UniqueFd passed;
-        std::string body;
+        sync::Message m;
         try {
-            body = recv_msg(parent_sock.get(), type, &passed);
+            m = sync::recv(c.parent_sock.get(), kSync);
         } catch (const Error&) {
-            type = 0;  // the socket reset: init died, which says more
+            m.type = sync::Msg::Closed;  // the socket reset: init died, which says more
         }
-        if (type == init::kRunHooks) {
-            std::string creating = spec::state_to_oci_json(make_state(rec, "creating"));
-            hooks::run_all("prestart", config.hooks.prestart, creating);
-            hooks::run_all("createRuntime", config.hooks.create_runtime, creating);
-            send_msg(parent_sock.get(), init::kHooksDone, spec::state_to_oci_json(make_state(rec, "created")));
-        } else if (type == init::kSeccompFd) {
-            if (!passed) throw Error("linux.seccomp: container init sent no notify fd");
-            seccomp::send_to_listener(*lx->seccomp, passed.get(), pid,
-                                      spec::state_to_oci_json(make_state(rec, "creating")));
-            passed.reset();
-            send_msg(parent_sock.get(), init::kSeccompDone);
-        } else if (type == init::kReady) {
+        if (m.type == sync::Msg::RunHooks) {
+            std::string creating = spec::state_to_oci_json(make_state(c.rec, Status::Creating));
+            hooks::run_all("prestart", c.config.hooks.prestart, creating);
+            hooks::run_all("createRuntime", c.config.hooks.create_runtime, creating);
+            sync::send(c.parent_sock.get(), sync::Msg::HooksDone,
+                       spec::state_to_oci_json(make_state(c.rec, Status::Created)), -1, kSync);
+        } else if (m.type == sync::Msg::SeccompFd) {
+            if (!m.fd) throw Error("linux.seccomp: container init sent no notify fd");
+            seccomp::send_to_listener(*lx->seccomp, m.fd.get(), pid,
+                                      spec::state_to_oci_json(make_state(c.rec, Status::Creating)));
+            m.fd.reset();
+            sync::send(c.parent_sock.get(), sync::Msg::SeccompDone, {}, -1, kSync);
+        } else if (m.type == sync::Msg::Ready) {
             break;
-        } else if (type == init::kError) {
-            throw Error(body);
+        } else if (m.type == sync::Msg::Error) {
+            throw Error(m.text);
         } else {
-            throw Error(death_during_setup(pid, cg, lx));
+            throw Error(death_during_setup(pid, c.cg, lx));
         }
-    }
-    auto start = proc::start_time(pid);
-    if (!start) throw Error("container init exited during setup");
-    rec.pid_start = *start;
-    if (console_peer) {
-        out.console_master = unix_socket::recv_fd(console_peer.get());
-        if (!out.console_master) throw Error("no console received from the container");
-    }
-    dir.save(rec);
-    if (!opt.pid_file.empty()) write_pid_file(opt.pid_file, pid);
-    if (pidfd_sock) unix_socket::send_fd(pidfd_sock.get(), out.pidfd.get(), "pidfd");
-    // Init may be past this already (started by a quick `husk start`): then nobody reads it.
-    std::string recorded(1, init::kRecorded);
-    ::send(parent_sock.get(), recorded.data(), 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-    return out;
-    } catch (...) {
-        rollback.run();
-        throw;
     }
 }
 
+// state.json, --pid-file and --pidfd-socket: the container is created.
+void record(Creation& c) {
+    pid_t pid = c.pid;
+    auto start = proc::start_time(pid);
+    if (!start) throw Error("container init exited during setup");
+    c.rec.pid_start = *start;
+    if (c.console_peer) {
+        c.out.console_master = unix_socket::recv_fd(c.console_peer.get());
+        if (!c.out.console_master) throw Error("no console received from the container");
+    }
+    c.dir.save(c.rec);
+    if (!c.opt.pid_file.empty()) write_pid_file(c.opt.pid_file, pid);
+    if (c.pidfd_sock) unix_socket::send_fd(c.pidfd_sock.get(), c.out.pidfd.get(), "pidfd");
+    // Init may be past this already (started by a quick `husk start`): then nobody reads it.
+    char recorded = static_cast<char>(sync::Msg::Recorded);
+    ::send(c.parent_sock.get(), &recorded, 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+}  // namespace
+
+Created create(const CreateOptions& opt) {
+    Creation c(opt);
+    prepare(c);
+    try {
+        claim(c);
+        make_cgroup(c);
+        start_init(c);
+        sync_with_init(c);
+        record(c);
+    } catch (...) {
+        c.rollback.run();
+        throw;
+    }
+    return std::move(c.out);
+}
+
 void start(const std::string& root, const std::string& id) {
-    ContainerDir dir = ContainerDir::open(root, id);
-    Record r = dir.load();
-    std::string st = status_of(dir, r);
-    if (st != "created") throw Error("cannot start container \"" + id + "\": it is " + st + ", not created");
+    Container c = Container::load(root, id);
+    c.require(Op::Start);
+    ContainerDir& dir = c.dir();
+    const Record& r = c.record();
     // Init holds exec.fifo's only read end: with no reader (ENXIO) init has exited. Once open,
     // init starts whatever happens to this process (closing the write end wakes it too), so the
     // fifo goes first and the byte last: init, woken, tends to take this CPU at once.
@@ -586,7 +595,7 @@ void start(const std::string& root, const std::string& id) {
         if (errno != EINTR) throw_errno("wait for the container process to start");
     if (auto cfg = r.poststart_hooks ? saved_config(dir) : std::nullopt) {
         try {
-            hooks::run_all("poststart", cfg->hooks.poststart, spec::state_to_oci_json(make_state(r, "running")));
+            hooks::run_all("poststart", cfg->hooks.poststart, spec::state_to_oci_json(make_state(r, Status::Running)));
         } catch (const std::exception& e) {
             // As runc: a failed poststart hook fails start, and the container goes.
             log::debug(std::string("poststart failed, removing the container: ") + e.what());
@@ -600,11 +609,7 @@ void start(const std::string& root, const std::string& id) {
     }
 }
 
-spec::State state(const std::string& root, const std::string& id) {
-    ContainerDir dir = ContainerDir::open(root, id);
-    Record r = dir.load();
-    return make_state(r, status_of(dir, r));
-}
+spec::State state(const std::string& root, const std::string& id) { return Container::load(root, id).state(); }
 
 std::vector<spec::State> list(const std::string& root) {
     std::vector<spec::State> out;
@@ -617,7 +622,7 @@ std::vector<spec::State> list(const std::string& root) {
             } else if (fs::exists(root + "/" + id + "/state.json")) {
                 out.push_back(state(root, id));  // another command has it for a moment
             } else if (auto r = ContainerDir::peek_creating(root, id)) {
-                out.push_back(make_state(*r, "creating"));  // not waited for: hooks can take long
+                out.push_back(make_state(*r, Status::Creating));  // not waited for: hooks can take long
             }
         } catch (const std::exception&) {
             // Deleted while we listed.
@@ -627,15 +632,13 @@ std::vector<spec::State> list(const std::string& root) {
 }
 
 void kill(const std::string& root, const std::string& id, int sig, bool all) {
-    ContainerDir dir = ContainerDir::open(root, id);
-    Record r = dir.load();
-    std::string st = status_of(dir, r);
-    if (st == "stopped" && !all) throw Error("cannot kill container \"" + id + "\": it is not running");
-    if (all && !r.cgroup.empty()) {
-        cgroups::Manager::restore(r.cgroup).signal_all(sig);
+    Container c = Container::load(root, id);
+    if (!all) c.require(Op::Kill);
+    if (all && c.cgroup()) {
+        c.cgroup()->signal_all(sig);
         return;
     }
-    UniqueFd pidfd = open_pidfd(r);
+    UniqueFd pidfd = open_pidfd(c.record());
     if (!pidfd) throw Error("cannot kill container \"" + id + "\": it is not running");
     if (::syscall(SYS_pidfd_send_signal, pidfd.get(), sig, nullptr, 0) != 0) throw_errno("kill container " + id);
 }
@@ -658,14 +661,12 @@ void remove(const std::string& root, const std::string& id, bool force) {
         return;
     }
     Record r = dir.load();
-    std::string st = status_of(dir, r);
+    Status st = status_of(dir, r);
     cgroups::Manager cg = cgroups::Manager::restore(r.cgroup);
-    if (st == "running" || st == "paused") {
-        if (!force) throw Error("cannot delete container \"" + id + "\": it is " + st + " (use --force)");
-    }
-    if (st != "stopped") {
+    if (!force) require(Op::Delete, st, id);
+    if (st != Status::Stopped) {
         UniqueFd pidfd = open_pidfd(r);
-        if (st == "paused") cg.thaw();
+        if (st == Status::Paused) cg.thaw();
         if (pidfd) ::syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0);
         if (!r.own_pid_ns) cg.signal_all(SIGKILL);
         if (pidfd && !wait_gone(pidfd.get(), 10000)) throw Error("delete container \"" + id + "\": init did not exit");
@@ -674,7 +675,7 @@ void remove(const std::string& root, const std::string& id, bool force) {
     if (!r.own_pid_ns && !cg.pids().empty()) cg.signal_all(SIGKILL);
     if (auto cfg = r.poststop_hooks ? saved_config(dir) : std::nullopt) {
         try {
-            hooks::run_all("poststop", cfg->hooks.poststop, spec::state_to_oci_json(make_state(r, "stopped")));
+            hooks::run_all("poststop", cfg->hooks.poststop, spec::state_to_oci_json(make_state(r, Status::Stopped)));
         } catch (const std::exception& e) {
             log::warn(e.what());
         }
@@ -685,20 +686,16 @@ void remove(const std::string& root, const std::string& id, bool force) {
 }
 
 void pause(const std::string& root, const std::string& id) {
-    ContainerDir dir = ContainerDir::open(root, id);
-    Record r = dir.load();
-    std::string st = status_of(dir, r);
-    if (st != "running") throw Error("cannot pause container \"" + id + "\": it is " + st + ", not running");
-    if (r.cgroup.empty()) throw Error("cannot pause container \"" + id + "\": it has no cgroup (rootless)");
-    cgroups::Manager::restore(r.cgroup).freeze();
+    Container c = Container::load(root, id);
+    c.require(Op::Pause);
+    if (!c.cgroup()) throw Error("cannot pause container \"" + id + "\": it has no cgroup (rootless)");
+    c.cgroup()->freeze();
 }
 
 void resume(const std::string& root, const std::string& id) {
-    ContainerDir dir = ContainerDir::open(root, id);
-    Record r = dir.load();
-    std::string st = status_of(dir, r);
-    if (st != "paused") throw Error("cannot resume container \"" + id + "\": it is " + st + ", not paused");
-    cgroups::Manager::restore(r.cgroup).thaw();
+    Container c = Container::load(root, id);
+    c.require(Op::Resume);
+    cgroups::Manager::restore(c.record().cgroup).thaw();
 }
 
 }  // namespace husk::container

@@ -10,6 +10,7 @@
 
 #include "spec/state.hpp"
 #include "state_store.hpp"
+#include "status.hpp"
 #include "common/unique_fd.hpp"
 
 namespace husk::container {
@@ -53,8 +54,8 @@ void resume(const std::string& root, const std::string& id);
 UniqueFd connect_pidfd_socket(const std::string& path);
 
 // Derives the status from the kernel: stopped, created, paused or running.
-std::string status_of(const ContainerDir& dir, const Record& r);
+Status status_of(const ContainerDir& dir, const Record& r);
 // The runtime-spec state of a record with the given status.
-spec::State make_state(const Record& r, const std::string& status);
+spec::State make_state(const Record& r, Status status);
 
 }  // namespace husk::container

@@ -19,6 +19,7 @@
 #include "container.hpp"
 #include "common/error.hpp"
 #include "exec_stub.hpp"
+#include "handle.hpp"
 #include "common/fs.hpp"
 #include "common/log.hpp"
 #include "namespaces.hpp"
@@ -28,6 +29,7 @@
 #include "seccomp.hpp"
 #include "security.hpp"
 #include "state_store.hpp"
+#include "sync.hpp"
 #include "common/unix_socket.hpp"
 
 namespace husk::exec {
@@ -37,7 +39,7 @@ spec::Config saved_config(const ContainerDir& dir) {
     return spec::parse_config(fs::read_file(dir.file("config.json")));
 }
 
-void send_text(int fd, const std::string& m) { ::send(fd, m.data(), m.size(), MSG_NOSIGNAL); }
+constexpr const char* kSync = "sync with the exec process";
 
 // The namespaces of the container's init that differ from ours (setns into our own user
 // namespace is an error, and into any other of ours pointless).
@@ -107,13 +109,12 @@ spec::Process config_process(const std::string& root, const std::string& id) {
 }
 
 Started start(const Options& opt) {
-    ContainerDir dir = ContainerDir::open(opt.root, opt.id);
-    Record rec = dir.load();
+    container::Container c = container::Container::load(opt.root, opt.id);
+    ContainerDir& dir = c.dir();
+    const Record& rec = c.record();
     spec::Config cfg = saved_config(dir);
-    std::string status = container::status_of(dir, rec);
-    if (status == "stopped") throw Error("cannot exec in container \"" + opt.id + "\": it is stopped");
-    if (status == "paused" && !opt.ignore_paused)
-        throw Error("cannot exec in a paused container \"" + opt.id + "\" (use --ignore-paused)");
+    container::Status status = c.status();
+    if (!(status == container::Status::Paused && opt.ignore_paused)) c.require(container::Op::Exec);
     const spec::Process& p = opt.process;
     if (p.args.empty()) throw Error("process.args: is required and must not be empty");
     security::validate(p);
@@ -179,22 +180,21 @@ Started start(const Options& opt) {
                     l.linux = cfg.linux ? &*cfg.linux : nullptr;
                     l.exec = true;
                     l.seccomp_notify = [&](UniqueFd fd) {
-                        unix_socket::send_fd(child_sock.get(), fd.get(), "S");
-                        char ack;
-                        if (::recv(child_sock.get(), &ack, 1, 0) != 1 || ack != 'A')
+                        sync::send(child_sock.get(), sync::Msg::SeccompFd, {}, fd.get(), kSync);
+                        if (sync::recv(child_sock.get(), kSync).type != sync::Msg::SeccompDone)
                             throw Error("linux.seccomp: the notify fd was not delivered");
                     };
                     log::debug("exec: setns_init: about to exec " + p.args[0] + " (after the user, capabilities and seccomp)");
                     process::launch(p, l);
                 } catch (const std::exception& e) {
-                    send_text(child_sock.get(), std::string("E") + e.what());
+                    sync::send_quietly(child_sock.get(), sync::Msg::Error, e.what());
                 }
                 _exit(127);
             }
-            send_text(child_sock.get(), "P" + std::to_string(child));
+            sync::send_quietly(child_sock.get(), sync::Msg::Started, std::to_string(child));
             _exit(0);
         } catch (const std::exception& e) {
-            send_text(child_sock.get(), std::string("E") + e.what());
+            sync::send_quietly(child_sock.get(), sync::Msg::Error, e.what());
             _exit(1);
         }
     }
@@ -209,27 +209,27 @@ Started start(const Options& opt) {
     Started out;
     std::string error;
     for (;;) {
-        std::string msg;
-        UniqueFd passed;
+        sync::Message m;
         try {
-            passed = unix_socket::recv_fd(parent_sock.get(), &msg);
+            m = sync::recv(parent_sock.get(), kSync);
         } catch (const std::exception&) {
             break;
         }
-        if (msg.empty()) break;  // every copy closed: the process has exec'd (or died)
-        if (msg[0] == 'P') out.pid = std::atoi(msg.c_str() + 1);
-        if (msg[0] == 'E') error = msg.substr(1);
-        if (int err = exec_stub::reported_errno(msg))
-            error = "process.args[0]: exec: \"" + p.args[0] + "\": " + process::exec_error_text(err);
-        if (msg[0] == 'S') {
+        if (m.type == sync::Msg::Closed) break;  // every copy closed: the process has exec'd (or died)
+        if (m.type == sync::Msg::Started) out.pid = std::atoi(m.text.c_str());
+        if (m.type == sync::Msg::Error) error = m.text;
+        if (m.type == sync::Msg::ExecFailed)
+            if (int err = exec_stub::reported_errno(m.wire()))
+                error = "process.args[0]: exec: \"" + p.args[0] + "\": " + process::exec_error_text(err);
+        if (m.type == sync::Msg::SeccompFd) {
             try {
-                if (!passed || !cfg.linux || !cfg.linux->seccomp) throw Error("linux.seccomp: no notify fd from the process");
-                seccomp::send_to_listener(*cfg.linux->seccomp, passed.get(), out.pid,
+                if (!m.fd || !cfg.linux || !cfg.linux->seccomp) throw Error("linux.seccomp: no notify fd from the process");
+                seccomp::send_to_listener(*cfg.linux->seccomp, m.fd.get(), out.pid,
                                           spec::state_to_oci_json(container::make_state(rec, status)));
-                send_text(parent_sock.get(), "A");
+                sync::send_quietly(parent_sock.get(), sync::Msg::SeccompDone);
             } catch (const std::exception& e) {
                 error = e.what();
-                send_text(parent_sock.get(), "N");
+                sync::send_quietly(parent_sock.get(), sync::Msg::SeccompFailed);
             }
         }
     }

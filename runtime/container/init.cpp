@@ -25,31 +25,24 @@
 #include "process.hpp"
 #include "procfs.hpp"
 #include "rootfs.hpp"
-#include "common/unix_socket.hpp"
+#include "sync.hpp"
 
 namespace husk::init {
 namespace {
 
-bool g_ready_sent = false;  // this process's (init's) own: kReady went to the parent
+bool g_ready_sent = false;  // this process's (init's) own: Ready went to the parent
 
-void send(int fd, char type, const std::string& text = {}) {
-    std::string m(1, type);
-    m += text;
-    while (::send(fd, m.data(), m.size(), MSG_NOSIGNAL) < 0) {
-        if (errno != EINTR) throw_errno("sync with parent");
-    }
+constexpr const char* kSync = "sync with parent";
+
+[[noreturn]] void unexpected(const sync::Message& m) {
+    if (m.type == sync::Msg::Closed) throw Error("the parent husk process went away");
+    throw Error(std::string("unexpected sync message '") + static_cast<char>(m.type) + "'");
 }
 
-std::string expect(int fd, char type) {
-    constexpr size_t kMax = 1 << 16;
-    auto buf = std::make_unique_for_overwrite<char[]>(kMax);  // not zero-filled: see recv_fd
-    ssize_t n;
-    while ((n = ::recv(fd, buf.get(), kMax, 0)) < 0) {
-        if (errno != EINTR) throw_errno("sync with parent");
-    }
-    if (n == 0) throw Error("the parent husk process went away");
-    if (buf[0] != type) throw Error(std::string("unexpected sync message '") + buf[0] + "'");
-    return std::string(buf.get() + 1, n - 1);
+std::string expect(int fd, sync::Msg type) {
+    sync::Message m = sync::recv(fd, kSync);
+    if (m.type != type) unexpected(m);
+    return m.text;
 }
 
 void write_sysctls(int proc, const spec::Config& c) {
@@ -60,33 +53,26 @@ void write_sysctls(int proc, const spec::Config& c) {
     }
 }
 
-// Until kGo: the bind sources the parent opened for us (see rootfs::open_bind_sources).
+// Until Go: the bind sources the parent opened for us (see rootfs::open_bind_sources).
 std::map<size_t, UniqueFd> receive_bind_sources(const Context& ctx) {
     std::map<size_t, UniqueFd> out;
     for (;;) {
-        std::string msg;
-        UniqueFd fd;
-        try {
-            fd = unix_socket::recv_fd(ctx.sync_fd, &msg);
-        } catch (const std::exception& e) {
-            throw Error(std::string("sync with parent: ") + e.what());
-        }
-        if (msg.empty()) throw Error("the parent husk process went away");
-        if (msg[0] == kGo) return out;
-        if (msg[0] != kBindSource || !fd) throw Error(std::string("unexpected sync message '") + msg[0] + "'");
-        out.emplace(std::strtoul(msg.c_str() + 1, nullptr, 10), std::move(fd));
+        sync::Message m = sync::recv(ctx.sync_fd, kSync);
+        if (m.type == sync::Msg::Go) return out;
+        if (m.type != sync::Msg::BindSource || !m.fd) unexpected(m);
+        out.emplace(std::strtoul(m.text.c_str(), nullptr, 10), std::move(m.fd));
     }
 }
 
 // The parent sends the notify fd to the seccomp agent; the container must not keep it.
 void hand_over_notify_fd(const Context& ctx, UniqueFd fd) {
-    unix_socket::send_fd(ctx.sync_fd, fd.get(), std::string(1, kSeccompFd));
-    expect(ctx.sync_fd, kSeccompDone);
+    sync::send(ctx.sync_fd, sync::Msg::SeccompFd, {}, fd.get(), kSync);
+    expect(ctx.sync_fd, sync::Msg::SeccompDone);
 }
 
 // Until `husk start` writes into exec.fifo (a writer that comes and goes, POLLHUP, also starts
 // it, as any reader of runc's fifo does). Until create has recorded us in state.json, its death
-// (the sync socket closing without kRecorded) is ours too.
+// (the sync socket closing without Recorded) is ours too.
 void wait_for_start(const Context& ctx) {
     pollfd p[2] = {{ctx.fifo_fd, POLLIN, 0}, {ctx.sync_fd, POLLIN, 0}};
     nfds_t n = 2;
@@ -99,7 +85,7 @@ void wait_for_start(const Context& ctx) {
         char c = 0;
         ssize_t got = ::recv(ctx.sync_fd, &c, 1, MSG_DONTWAIT);
         if (got < 0 && (errno == EAGAIN || errno == EINTR)) continue;
-        if (got != 1 || c != kRecorded) _exit(1);
+        if (got != 1 || c != static_cast<char>(sync::Msg::Recorded)) _exit(1);
         n = 1;
     }
     ::close(ctx.sync_fd);
@@ -151,8 +137,8 @@ void run_steps(const Context& ctx) {
     const spec::Hooks& h = c.hooks;
     std::string state;
     if (!h.prestart.empty() || !h.create_runtime.empty() || !h.create_container.empty() || !h.start_container.empty()) {
-        send(ctx.sync_fd, kRunHooks);
-        state = expect(ctx.sync_fd, kHooksDone);
+        sync::send(ctx.sync_fd, sync::Msg::RunHooks, {}, -1, kSync);
+        state = expect(ctx.sync_fd, sync::Msg::HooksDone);
     }
     if (!c.hooks.create_container.empty()) {
         // As runc: in the rootfs, which is not / yet (the old root is still there for them).
@@ -191,7 +177,7 @@ void run_steps(const Context& ctx) {
     }
     launch.before_exec = [&] {
         ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
-        send(ctx.sync_fd, kReady);
+        sync::send(ctx.sync_fd, sync::Msg::Ready, {}, -1, kSync);
         // From here errors go to stderr: nobody reads the socket's errors any more.
         g_ready_sent = true;
         if (stub_waits) return;
@@ -211,10 +197,9 @@ void run(const Context& ctx) {
         run_steps(ctx);
     } catch (const std::exception& e) {
         std::string msg = e.what();
-        // After kReady nobody reads the socket (open still, for the exec stub's wait): stderr
+        // After Ready nobody reads the socket (open still, for the exec stub's wait): stderr
         // is all that is left.
-        if (g_ready_sent ||
-            ::send(ctx.sync_fd, (std::string(1, kError) + msg).data(), msg.size() + 1, MSG_NOSIGNAL) < 0)
+        if (g_ready_sent || !sync::send_quietly(ctx.sync_fd, sync::Msg::Error, msg))
             ::dprintf(2, "husk: %s\n", msg.c_str());
     }
     _exit(1);

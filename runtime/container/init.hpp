@@ -1,6 +1,7 @@
 // The container's first process, from clone3() to execve(): joins namespaces, builds the
 // filesystem, waits on exec.fifo for `start`, drops to the configured user and runs the program.
-// It runs in the memory image of `husk create` (no re-exec) and talks to it over `sync`.
+// It runs in the memory image of `husk create` (no re-exec) and talks to it over `sync_fd`
+// (runtime/container/sync.hpp).
 #pragma once
 
 #include <map>
@@ -11,21 +12,6 @@
 #include "namespaces.hpp"
 
 namespace husk::init {
-
-// Messages on the parent <-> child socket (SOCK_SEQPACKET): one byte, then an optional text.
-enum Msg : char {
-    kGo = 'G',          // parent -> child: maps written, cgroup joined
-    kBindSource = 'M',  // parent -> child, before kGo: a bind source fd (SCM_RIGHTS), the
-                        // text its index in config.mounts (user namespaces only)
-    kRunHooks = 'H',    // child -> parent: mounts ready, run prestart/createRuntime
-    kHooksDone = 'D',   // parent -> child: done; the text is the state JSON for container hooks
-    kReady = 'R',       // child -> parent: set up, now waiting on exec.fifo
-    kError = 'E',       // child -> parent: the text is the error
-    kSeccompFd = 'S',   // child -> parent: the seccomp notify fd is attached (SCM_RIGHTS)
-    kSeccompDone = 'A', // parent -> child: the fd went to linux.seccomp.listenerPath
-    kRecorded = 'C',    // parent -> child: state.json is written; the socket closing before
-                        // this means create died, and nobody would ever start or delete us
-};
 
 struct Context {
     const spec::Config* config = nullptr;

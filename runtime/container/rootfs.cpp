@@ -249,7 +249,7 @@ void do_mount(int rootfd, size_t index, const spec::Mount& m, const Setup& s) {
     std::string dest = fs::clean("/" + m.destination);
     mounts::Options o = mounts::parse(m.options);
     bool bind = o.bind || m.type == "bind";
-    check_proc_destination(m, bind, dest);
+    // Where a /proc mount may go was checked before create began (check_mount_destinations).
     if (m.type == "cgroup" && !bind) {
         mount_cgroup(rootfd, dest, o, s.cgroup);
         return;
@@ -468,6 +468,13 @@ void hide_outer_procfs_sysfs(const std::string& rootfs) {
 }
 
 }  // namespace
+
+void check_mount_destinations(const spec::Config& c) {
+    for (const spec::Mount& m : c.mounts) {
+        mounts::Options o = mounts::parse(m.options);
+        check_proc_destination(m, o.bind || m.type == "bind", fs::clean("/" + m.destination));
+    }
+}
 
 std::map<size_t, UniqueFd> make_idmapped_mounts(const spec::Config& c, const std::string& rootfs) {
     std::map<size_t, UniqueFd> out;

@@ -12,6 +12,10 @@
 
 namespace husk::rootfs {
 
+// The checks of config.mounts that need no rootfs (what may be mounted at or over /proc),
+// made by validate() before create makes anything.
+void check_mount_destinations(const spec::Config& c);
+
 struct Setup {
     const spec::Config& config;
     std::string rootfs;  // absolute host path
