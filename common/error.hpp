@@ -11,11 +11,13 @@ namespace husk {
 
 struct Error : std::runtime_error {
     using std::runtime_error::runtime_error;
+    Error(const std::string& what, int err) : std::runtime_error(what), code(err) {}
+    int code = 0;  // errno of the failed call, where there was one
 };
 
 // "op path: strerror(errno)"; call right after the failing system call.
 [[noreturn]] inline void throw_errno(const std::string& what, int err = errno) {
-    throw Error(what + ": " + std::strerror(err));
+    throw Error(what + ": " + std::strerror(err), err);
 }
 
 }  // namespace husk

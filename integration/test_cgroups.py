@@ -470,3 +470,33 @@ def test_a_cgroup_with_processes_or_frozen_is_refused(husk):
                 os.rmdir(d)
             except OSError:
                 pass
+
+
+@pytest.mark.parametrize("cgroupns,writable,owner", [(True, True, "root"), (True, False, "nobody"),
+                                                      (False, True, "nobody")])
+def test_v2_cgroup_is_delegated_to_a_user_namespace_root(husk, cgroupns, writable, owner):
+    """As runc on cgroup v2: a container with user and cgroup namespaces of its own and a
+    writable cgroupfs owns its cgroup (its root may make sub-cgroups); read-only, or without
+    a cgroup namespace (where the kernel refuses a new cgroup2 mount in the user namespace and
+    the container's cgroup is bound instead), it stays the host's."""
+    if not V2:
+        pytest.skip("cgroup delegation is cgroup v2's: this host is not pure v2 (the modern-host VM runs it)")
+    from test_setup import new_userns, userns_bundle
+
+    def mutate(cfg):
+        new_userns(cfg)
+        nss = [n for n in cfg["linux"]["namespaces"] if n["type"] != "cgroup"]
+        cfg["linux"]["namespaces"] = nss + ([{"type": "cgroup"}] if cgroupns else [])
+        for m in cfg["mounts"]:
+            if m["type"] == "cgroup":
+                m["options"] = [o for o in m.get("options", []) if o != "ro"] + ([] if writable else ["ro"])
+
+    cid = husk.new_id()
+    husk.cmd("run", "-d", "-b", userns_bundle(husk, ["sleep", "100"], mutate), cid, check=True)
+    try:
+        r = husk.cmd("exec", cid, "stat", "-c", "%U", "/sys/fs/cgroup")
+        assert r.returncode == 0 and r.stdout.strip() == owner, r.stdout + r.stderr
+        d = cg_dir(husk.state(cid)["pid"], "")
+        assert (os.stat(d).st_uid == 100000) == (owner == "root")
+    finally:
+        husk.cmd("delete", "-f", cid, check=True)

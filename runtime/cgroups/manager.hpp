@@ -55,6 +55,9 @@ public:
     const std::string& path() const { return path_; }
     const std::vector<Hierarchy>& hierarchies() const { return hierarchies_; }
     const Hierarchy* find(const std::string& controller) const;
+    // cgroup v2: gives the container's directory (and the files the kernel says may be
+    // delegated) to uid:gid, the root of a user namespace with its own cgroup namespace.
+    void delegate_to(uid_t uid, gid_t gid) const;
 
     // Makes the container's directory in every hierarchy (and parents as needed). Refuses an
     // existing one that has processes or is frozen; on failure removes what it made. Before the

@@ -519,8 +519,30 @@ void sync_with_init(Creation& c) {
 }
 
 // state.json, --pid-file and --pidfd-socket: the container is created.
+// As runc: a container with user and cgroup namespaces of its own and a writable cgroupfs is
+// delegated its cgroup v2 directory, owned by its root (uid 0 and gid 0 inside).
+void delegate_cgroup(Creation& c) {
+    const spec::Linux* lx = c.lx();
+    if (!c.use_cgroups || !lx || !lx->find_namespace("user") || !lx->find_namespace("cgroup")) return;
+    bool writable = false;
+    for (const auto& m : c.config.mounts) {
+        if (m.type != "cgroup" && m.type != "cgroup2") continue;
+        bool ro = false;
+        for (const auto& o : m.options) ro = o == "ro" ? true : o == "rw" ? false : ro;
+        writable = writable || !ro;
+    }
+    auto root_of = [](const std::vector<spec::IdMapping>& map) -> std::optional<uint32_t> {
+        for (const auto& m : map)
+            if (m.container_id == 0 && m.size > 0) return m.host_id;
+        return std::nullopt;
+    };
+    auto uid = root_of(lx->uid_mappings), gid = root_of(lx->gid_mappings);
+    if (writable && uid && gid) c.cg.delegate_to(*uid, *gid);
+}
+
 void record(Creation& c) {
     pid_t pid = c.pid;
+    delegate_cgroup(c);
     auto start = proc::start_time(pid);
     if (!start) throw Error("container init exited during setup");
     c.rec.pid_start = *start;

@@ -132,7 +132,17 @@ void mount_cgroup(int rootfd, const std::string& dest, const mounts::Options& o,
     if (!cg || cg->layout() == cgroups::Layout::V2) {
         mounts::Options fo = o;
         fo.data.clear();
-        UniqueFd mfd = make_fs("cgroup2", "cgroup2", fo, dest);
+        UniqueFd mfd;
+        try {
+            mfd = make_fs("cgroup2", "cgroup2", fo, dest);
+        } catch (const Error& e) {
+            // In a user namespace without a cgroup namespace of its own the kernel refuses a
+            // new cgroup2 mount: as runc, the container's own cgroup is bound there instead.
+            const cgroups::Hierarchy* h = cg ? cg->find("") : nullptr;
+            if ((e.code != EPERM && e.code != EBUSY) || !h) throw;
+            mfd = make_bind(h->dir, false, dest);
+            set_attrs(mfd.get(), fo.attr_set | (o.readonly ? MOUNT_ATTR_RDONLY : 0), 0, false, dest);
+        }
         attach(mfd.get(), target.get(), dest);
         return;
     }
