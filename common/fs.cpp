@@ -39,7 +39,7 @@ bool try_read_fd(int fd, std::string& out) {
     return true;
 }
 
-static void write_all(int fd, std::string_view data, const std::string& what) {
+void write_all(int fd, std::string_view data, const std::string& what) {
     while (!data.empty()) {
         ssize_t n = ::write(fd, data.data(), data.size());
         if (n < 0) {

@@ -21,6 +21,8 @@ std::string read_file(const std::string& path);
 bool try_read_file(const std::string& path, std::string& out);
 // Reads fd to its end (stdin, a pipe); returns false on a read error.
 bool try_read_fd(int fd, std::string& out);
+// Writes all of data to fd, again after EINTR and short writes; `what` names fd in the error.
+void write_all(int fd, std::string_view data, const std::string& what);
 void write_file(const std::string& path, std::string_view data, int flags = 0, mode_t mode = 0644);
 // Writes to a file relative to dirfd (O_NOFOLLOW); for cgroup and procfs files.
 void write_at(int dirfd, const std::string& name, std::string_view data);

@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include <cstddef>
 #include <cstring>
 #include <memory>
 
@@ -10,14 +11,23 @@
 
 namespace husk::unix_socket {
 
+Address address(const std::string& path) {
+    Address a;
+    a.sa.sun_family = AF_UNIX;
+    if (path.empty() || path.size() >= sizeof a.sa.sun_path)
+        throw Error("socket path is empty or too long (" + std::to_string(path.size()) + " bytes, at most " +
+                    std::to_string(sizeof a.sa.sun_path - 1) + "): " + path);
+    std::memcpy(a.sa.sun_path, path.data(), path.size());
+    bool abstract = path[0] == '\0';
+    a.len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size() + (abstract ? 0 : 1));
+    return a;
+}
+
 UniqueFd connect(const std::string& path) {
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    if (path.size() >= sizeof addr.sun_path) throw Error("socket path is too long: " + path);
-    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+    Address addr = address(path);
     UniqueFd s(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (!s) throw_errno("socket");
-    if (::connect(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) throw_errno("connect " + path);
+    if (::connect(s.get(), addr.get(), addr.len) != 0) throw_errno("connect " + path);
     return s;
 }
 

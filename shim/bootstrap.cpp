@@ -13,10 +13,10 @@
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <vector>
 
 #include "common/error.hpp"
+#include "common/fs.hpp"
 #include "rootfs.hpp"
 #include "serve.hpp"
 #include "sha256.hpp"
@@ -24,6 +24,7 @@
 #include "shim_options.hpp"
 #include "ttrpc_server.hpp"
 #include "common/unique_fd.hpp"
+#include "common/unix_socket.hpp"
 #include "wire.pb.h"
 
 namespace husk::shim {
@@ -31,27 +32,19 @@ namespace {
 
 constexpr const char* kSocketDir = "/run/containerd/s";
 
-std::string read_file(const std::string& path) {
-    std::ifstream f(path);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    return ss.str();
+// A bundle without a readable config.json has no pod to share: group_id sees "" then.
+std::string read_config(const std::string& bundle) {
+    std::string out;
+    if (!fs::try_read_file(bundle + "/config.json", out)) out.clear();
+    return out;
 }
 
 std::string socket_path(const std::string& address) { return address.substr(std::strlen("unix://")); }
 
-sockaddr_un unix_addr(const std::string& path) {
-    sockaddr_un a{};
-    a.sun_family = AF_UNIX;
-    if (path.size() >= sizeof a.sun_path) throw Error("socket path is too long: " + path);
-    std::memcpy(a.sun_path, path.c_str(), path.size() + 1);
-    return a;
-}
-
 bool socket_alive(const std::string& path) {
-    sockaddr_un a = unix_addr(path);
+    unix_socket::Address a = unix_socket::address(path);
     UniqueFd s(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    return s && ::connect(s.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    return s && ::connect(s.get(), a.get(), a.len) == 0;
 }
 
 // containerd 2.x writes the runtime options (a protobuf Any) to `start`'s stdin and closes it;
@@ -94,16 +87,6 @@ std::string self_dir() {
     argv.push_back(nullptr);
     ::execv(binary.c_str(), argv.data());
     ::_exit(127);
-}
-
-void write_all(int fd, const std::string& s) {
-    size_t off = 0;
-    while (off < s.size()) {
-        ssize_t n = ::write(fd, s.data() + off, s.size() - off);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) throw_errno("write");
-        off += size_t(n);
-    }
 }
 
 }  // namespace
@@ -182,13 +165,13 @@ int cmd_start(const Flags& f) {
     char cwd[4096];
     if (!::getcwd(cwd, sizeof cwd)) throw_errno("getcwd");
     std::string bundle = cwd;
-    std::string address = socket_address(f.address, f.ns, group_id(read_file(bundle + "/config.json"), f.id));
+    std::string address = socket_address(f.address, f.ns, group_id(read_config(bundle), f.id));
     std::string path = socket_path(address);
     std::string protocol = choose_protocol(read_stdin(), std::getenv("HUSK_SHIM_PROTOCOL"));
 
     if (socket_alive(path)) {
         std::ofstream(bundle + "/address", std::ios::trunc) << address;
-        write_all(1, bootstrap_line(address, protocol));
+        fs::write_all(1, bootstrap_line(address, protocol), "stdout");
         return 0;
     }
     std::string grpc_binary;
@@ -199,10 +182,10 @@ int cmd_start(const Flags& f) {
     ::unlink(path.c_str());
     ::mkdir("/run/containerd", 0711);
     if (::mkdir(kSocketDir, 0711) != 0 && errno != EEXIST) throw_errno(std::string("mkdir ") + kSocketDir);
-    sockaddr_un a = unix_addr(path);
+    unix_socket::Address a = unix_socket::address(path);
     UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (!sock) throw_errno("socket");
-    if (::bind(sock.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) throw_errno("bind " + path);
+    if (::bind(sock.get(), a.get(), a.len) != 0) throw_errno("bind " + path);
     if (::listen(sock.get(), 64) != 0) throw_errno("listen " + path);
 
     pid_t pid = ::fork();
@@ -227,7 +210,7 @@ int cmd_start(const Flags& f) {
         }));
     }
     std::ofstream(bundle + "/address", std::ios::trunc) << address;
-    write_all(1, bootstrap_line(address, protocol));
+    fs::write_all(1, bootstrap_line(address, protocol), "stdout");
     return 0;
 }
 
@@ -245,7 +228,7 @@ int cmd_delete(const Flags& f) {
     unmount_all(bundle + "/rootfs");
     // A shim that died leaves its socket file; remove it unless another task's shim is alive.
     if (!f.address.empty()) {
-        std::string path = socket_path(socket_address(f.address, f.ns, group_id(read_file(bundle + "/config.json"), f.id)));
+        std::string path = socket_path(socket_address(f.address, f.ns, group_id(read_config(bundle), f.id)));
         if (!socket_alive(path)) ::unlink(path.c_str());
     }
 
@@ -255,7 +238,7 @@ int cmd_delete(const Flags& f) {
     resp.set_exit_status(128 + 9);  // the shim died: report the container as killed
     resp.mutable_exited_at()->set_seconds(ts.tv_sec);
     resp.mutable_exited_at()->set_nanos(int32_t(ts.tv_nsec));
-    write_all(1, resp.SerializeAsString());
+    fs::write_all(1, resp.SerializeAsString(), "stdout");
     return 0;
 }
 

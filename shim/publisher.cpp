@@ -10,6 +10,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/error.hpp"
+#include "common/unix_socket.hpp"
 #include "events_ttrpc.pb.h"
 #include "ttrpc.pb.h"
 #include "ttrpc_frame.hpp"
@@ -52,12 +54,14 @@ void Publisher::publish(const std::string& topic, const std::string& type_name,
 
 bool Publisher::connect() {
     std::string path = strip_unix(address_);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    if (path.size() >= sizeof addr.sun_path) return false;
-    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+    unix_socket::Address addr;
+    try {
+        addr = unix_socket::address(path);
+    } catch (const Error&) {
+        return false;
+    }
     UniqueFd s(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-    if (!s || ::connect(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return false;
+    if (!s || ::connect(s.get(), addr.get(), addr.len) != 0) return false;
     sock_ = std::move(s);
     loop_.add(sock_.get(), EPOLLIN | EPOLLRDHUP, [this](uint32_t ev) { on_event(ev); });
     return true;

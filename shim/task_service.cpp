@@ -69,11 +69,9 @@ struct ConsoleSocket {
         if (!::mkdtemp(tmpl)) throw_errno("mkdtemp /tmp/husk-pty-XXXXXX");
         dir = tmpl;
         path = dir + "/pty.sock";
-        sockaddr_un addr{};
-        addr.sun_family = AF_UNIX;
-        std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+        unix_socket::Address addr = unix_socket::address(path);
         fd.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-        if (!fd || ::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        if (!fd || ::bind(fd.get(), addr.get(), addr.len) != 0 ||
             ::listen(fd.get(), 1) != 0)
             throw_errno("console socket " + path);
     }

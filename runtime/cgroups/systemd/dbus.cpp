@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "common/proc.hpp"
+#include "common/unix_socket.hpp"
 
 namespace husk::dbus {
 namespace {
@@ -482,12 +483,13 @@ Connection Connection::open(const std::string& address, bool via_daemon, const s
     c.via_daemon_ = via_daemon;
     c.fd_.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (!c.fd_) throw_errno(what + ": socket");
-    sockaddr_un sa{};
-    sa.sun_family = AF_UNIX;
-    if (path.size() >= sizeof(sa.sun_path)) throw Error(what + ": socket path too long");
-    std::memcpy(sa.sun_path, path.data(), path.size());
-    auto len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size() + (path[0] == '\0' ? 0 : 1));
-    if (::connect(c.fd_.get(), reinterpret_cast<sockaddr*>(&sa), len) != 0) throw_errno("cannot connect to " + what);
+    unix_socket::Address sa;
+    try {
+        sa = unix_socket::address(path);
+    } catch (const Error& e) {
+        throw Error(what + ": " + e.what());
+    }
+    if (::connect(c.fd_.get(), sa.get(), sa.len) != 0) throw_errno("cannot connect to " + what);
 
     // SASL EXTERNAL: the server checks our credentials on the socket. In a user namespace our
     // uid is not the one the server sees, so we then send none and let it use what it sees.
