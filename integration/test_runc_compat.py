@@ -562,3 +562,18 @@ def test_help_and_version_in_runcs_layout():
 def test_checkpoint_and_restore_say_they_are_not_supported(husk, command):
     r = husk.cmd(command, "some-id")
     assert r.returncode == 1 and "not supported on this build/host" in r.stderr, r.stderr
+
+
+def test_foreground_terminal_output_keeps_its_newlines(husk):
+    """As runc's `run` with process.terminal in the foreground: the container's pty does not
+    turn "\\n" into "\\r\\n", so `$(husk run ...)` reads what the program wrote (runc's
+    run.bats compares `stat` output from a terminal container)."""
+    if not shutil.which("script"):
+        pytest.skip("util-linux's script (for a controlling terminal) is not installed")
+    cid = husk.new_id()
+    b = husk.bundle(["sh", "-c", "echo one; echo two"], lambda c: c["process"].update(terminal=True))
+    r = subprocess.run(["script", "-qec", f"{HUSK} --root {husk.root} run -b {b} {cid}", "/dev/null"],
+                       stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+    husk.cmd("delete", "-f", cid)
+    assert r.returncode == 0, r.stderr
+    assert b"one\ntwo\n" in r.stdout and b"\r" not in r.stdout.replace(b"\r\n", b"\n").replace(b"one\n", b""), r.stdout

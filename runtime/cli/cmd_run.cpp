@@ -43,6 +43,7 @@ int cmd_run(const Globals& g, std::vector<std::string> argv) {
     sigset_t set = forwarded_signals();
     if (!detach) ::sigprocmask(SIG_BLOCK, &set, nullptr);
     container::Created c = container::create(opt);
+    clear_onlcr(c.console_master.get());
     try {
         container::start(g.root, opt.id);
     } catch (...) {

@@ -56,7 +56,15 @@ bool pump(int from, int to) {
 
 }  // namespace
 
+void clear_onlcr(int master) {
+    termios t{};
+    if (master < 0 || ::tcgetattr(master, &t) != 0) return;
+    t.c_oflag &= ~static_cast<tcflag_t>(ONLCR);
+    ::tcsetattr(master, TCSANOW, &t);
+}
+
 int supervise(pid_t pid, int pidfd, int master, int sigfd) {
+    clear_onlcr(master);  // `run` did already, before the program started; exec's runs by now
     RawTerminal raw(master >= 0 ? 0 : -1);
     if (master >= 0) copy_winsize(0, master);
     bool stdin_open = master >= 0, master_open = master >= 0;
