@@ -4,12 +4,11 @@
 
 #include <sys/types.h>
 
-#include <cstdint>
 #include <functional>
 #include <string>
 
 #include "event_loop.hpp"
-#include "common/unique_fd.hpp"
+#include "common/oom.hpp"
 
 namespace husk::shim {
 
@@ -20,15 +19,14 @@ public:
     ~OomWatch();
     OomWatch(const OomWatch&) = delete;
     OomWatch& operator=(const OomWatch&) = delete;
-    bool active() const { return bool(fd_); }
+    bool active() const { return watching_; }
 
 private:
     void on_ready();
     EventLoop& loop_;
     std::function<void()> on_oom_;
-    UniqueFd fd_;             // eventfd (v1) or inotify (v2)
-    std::string events_file_; // v2: memory.events
-    uint64_t oom_kills_ = 0;  // v2: last oom_kill count seen
+    OomNotifier notifier_;  // common/oom: the same reader `husk events` uses
+    bool watching_ = false;
 };
 
 }  // namespace husk::shim

@@ -14,7 +14,9 @@
 
 #include "cgroups_v1.pb.h"
 #include "cgroups_v2.pb.h"
+#include "common/cgroupfs.hpp"
 #include "common/error.hpp"
+#include "common/fs.hpp"
 
 namespace husk::shim {
 namespace {
@@ -22,37 +24,15 @@ namespace {
 namespace v1 = io::containerd::cgroups::v1;
 namespace v2 = io::containerd::cgroups::v2;
 
-bool read_text(const std::string& path, std::string& out) {
-    std::ifstream f(path);
-    if (!f) return false;
-    std::stringstream ss;
-    ss << f.rdbuf();
-    out = ss.str();
-    return true;
-}
+bool read_text(const std::string& path, std::string& out) { return fs::try_read_file(path, out); }
 
-// A single-number file; a missing file reads as 0 (not available), and so does "max" (no
-// limit) unless `max` says otherwise: containerd reports v1's "max" as 0, v2's as 2^64-1.
-uint64_t read_u64(const std::string& path, uint64_t max = 0) {
-    std::string s;
-    if (!read_text(path, s)) return 0;
-    if (s.rfind("max", 0) == 0) return max;
-    return std::strtoull(s.c_str(), nullptr, 10);
-}
+// A single-number file (common/cgroupfs); containerd reports v1's "max" (no limit) as 0, v2's
+// as 2^64-1.
+uint64_t read_u64(const std::string& path, uint64_t max = 0) { return cgroupfs::read_u64(path, max); }
 
-uint64_t read_limit_v2(const std::string& path) { return read_u64(path, std::numeric_limits<uint64_t>::max()); }
+uint64_t read_limit_v2(const std::string& path) { return cgroupfs::read_u64(path); }
 
-// "key value" lines (memory.stat, cpu.stat, memory.events, memory.oom_control).
-std::map<std::string, uint64_t> read_keyed(const std::string& path) {
-    std::map<std::string, uint64_t> m;
-    std::string s;
-    if (!read_text(path, s)) return m;
-    std::istringstream in(s);
-    std::string k;
-    uint64_t v;
-    while (in >> k >> v) m[k] = v;
-    return m;
-}
+using cgroupfs::read_keyed;
 
 std::vector<std::string> lines_of(const std::string& path) {
     std::vector<std::string> out;
@@ -112,28 +92,8 @@ void read_rdma(const std::string& path, Entries* out) {
 
 // ---- cgroup v1: one hierarchy per controller (or joined, as cpu,cpuacct).
 
-struct Line {
-    std::vector<std::string> controllers;
-    std::string controllers_text, path;
-};
-
-std::vector<Line> parse_proc_cgroup(const std::string& text) {
-    std::vector<Line> out;
-    std::istringstream in(text);
-    std::string line;
-    while (std::getline(in, line)) {
-        auto a = line.find(':'), b = line.find(':', a + 1);
-        if (a == std::string::npos || b == std::string::npos) continue;
-        Line l;
-        l.controllers_text = line.substr(a + 1, b - a - 1);
-        l.path = line.substr(b + 1);
-        std::istringstream cs(l.controllers_text);
-        for (std::string c; std::getline(cs, c, ',');)
-            if (!c.empty()) l.controllers.push_back(c);
-        out.push_back(l);
-    }
-    return out;
-}
+using Line = cgroupfs::Membership;
+using cgroupfs::parse_proc_cgroup;
 
 // The directory of `controller` for this process: the hierarchy is mounted under the joined
 // controller list (cpu,cpuacct) or the controller's own name.

@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "common/error.hpp"
+#include "common/fs.hpp"
 #include "events.pb.h"
 #include "rootfs.hpp"
 #include "runc_options.pb.h"
@@ -506,10 +507,9 @@ void TaskService::stats(const std::string& p, const Responder& r) {
     if (!c) return;
     if (c->init.pid <= 0 || c->init.state == State::Stopped)
         return r.error(ttrpc::kFailedPrecondition, "container " + c->id + ": not running");
-    std::ifstream f("/proc/" + std::to_string(c->init.pid) + "/cgroup");
-    std::stringstream text;
-    text << f.rdbuf();
-    EncodedMetrics m = collect_metrics(text.str(), "/sys/fs/cgroup");
+    std::string text;
+    fs::try_read_file("/proc/" + std::to_string(c->init.pid) + "/cgroup", text);
+    EncodedMetrics m = collect_metrics(text, "/sys/fs/cgroup");
     v2::StatsResponse resp;
     resp.mutable_stats()->set_type_url(m.type_url);
     resp.mutable_stats()->set_value(m.value);

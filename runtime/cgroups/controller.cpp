@@ -26,31 +26,6 @@ void set(const std::string& dir, const std::string& file, const std::string& val
 
 bool has(const std::string& dir, const std::string& file) { return ::access((dir + "/" + file).c_str(), F_OK) == 0; }
 
-std::optional<std::string> read(const std::string& dir, const std::string& file) {
-    std::string text;
-    if (!fs::try_read_file(dir + "/" + file, text)) return std::nullopt;
-    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
-    return text;
-}
-
-uint64_t read_u64(const std::string& dir, const std::string& file) {
-    auto t = read(dir, file);
-    if (!t || t->empty()) return 0;
-    if (*t == "max") return UINT64_MAX;
-    return std::strtoull(t->c_str(), nullptr, 10);
-}
-
-std::map<std::string, uint64_t> read_keyed(const std::string& dir, const std::string& file) {
-    std::map<std::string, uint64_t> out;
-    auto t = read(dir, file);
-    if (!t) return out;
-    std::istringstream in(*t);
-    std::string k;
-    uint64_t v;
-    while (in >> k >> v) out[k] = v;
-    return out;
-}
-
 std::vector<std::string> split(const std::string& s, char sep) {
     // As getline would: no piece after a final separator. Streams are avoided on the create
     // path: the first one costs a locale set-up.

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/cgroupfs.hpp"
 #include "spec/config.hpp"
 
 namespace husk::cgroups {
@@ -31,12 +32,10 @@ struct Controller {
 // failed write carries errno's text; both name `field`.
 void set(const std::string& dir, const std::string& file, const std::string& value, const std::string& field);
 bool has(const std::string& dir, const std::string& file);
-// The file's content without the trailing newline; nullopt when it cannot be read.
-std::optional<std::string> read(const std::string& dir, const std::string& file);
-// A single number; "max" reads as UINT64_MAX, a missing file as 0.
-uint64_t read_u64(const std::string& dir, const std::string& file);
-// "key value" lines (memory.stat, cpu.stat, memory.events).
-std::map<std::string, uint64_t> read_keyed(const std::string& dir, const std::string& file);
+// The readers the shim shares (common/cgroupfs): "max" reads as UINT64_MAX, a missing file as 0.
+using cgroupfs::read;
+using cgroupfs::read_keyed;
+using cgroupfs::read_u64;
 std::vector<std::string> split(const std::string& s, char sep);
 
 // Where v1 and v2 share an interface, one implementation serves both versions' controllers.

@@ -3,6 +3,7 @@
 #include <linux/magic.h>
 #include <sys/statfs.h>
 
+#include "common/cgroupfs.hpp"
 #include "common/fs.hpp"
 #include "controller.hpp"
 
@@ -56,13 +57,7 @@ std::vector<std::pair<std::string, std::string>> v1_mounts(const std::string& ro
 
 std::map<std::string, std::string> own_cgroups() {
     std::map<std::string, std::string> own;
-    std::string text;
-    if (!fs::try_read_file("/proc/self/cgroup", text)) return own;
-    for (const auto& line : split(text, '\n')) {
-        size_t a = line.find(':'), b = line.find(':', a + 1);
-        if (a == std::string::npos || b == std::string::npos) continue;
-        own[line.substr(a + 1, b - a - 1)] = line.substr(b + 1);
-    }
+    for (const auto& m : cgroupfs::cgroups_of(0)) own[m.controllers_text] = m.path;
     return own;
 }
 

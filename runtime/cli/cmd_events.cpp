@@ -10,7 +10,7 @@
 
 #include "args.hpp"
 #include "runtime/cgroups/manager.hpp"
-#include "runtime/cgroups/oom.hpp"
+#include "common/oom.hpp"
 #include "commands.hpp"
 #include "runtime/container/handle.hpp"
 #include "common/error.hpp"
@@ -74,7 +74,7 @@ int cmd_events(const Globals& g, std::vector<std::string> argv) {
         emit("stats", id, &s);
         return 0;
     }
-    cgroups::OomNotifier oom(cg->memory_dir(), cg->layout() == cgroups::Layout::V2);
+    OomNotifier oom(cg->memory_dir(), cg->layout() == cgroups::Layout::V2);
     auto next = std::chrono::steady_clock::now();
     for (;;) {
         auto now = std::chrono::steady_clock::now();
