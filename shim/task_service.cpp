@@ -26,7 +26,6 @@
 #include "common/unix_socket.hpp"
 
 namespace husk::shim {
-namespace v2 = containerd::task::v2;
 namespace ev = containerd::events;
 using Status = containerd::v1::types::Status;
 
@@ -90,32 +89,59 @@ struct ConsoleSocket {
 
 }  // namespace
 
+// The one preamble of every method: decode the request (a bad one is answered here) and, for
+// those about a task, find it (an unknown id is answered here); then the method itself.
+template <class Req>
+TaskService::Handler TaskService::on_task(void (TaskService::*fn)(const Req&, Container&, const Responder&)) {
+    return [fn](TaskService& s, const std::string& payload, const Responder& r) {
+        Req req;
+        if (!parse(req, payload, r)) return;
+        if (Container* c = s.find(req.id(), r)) (s.*fn)(req, *c, r);
+    };
+}
+
+template <class Req>
+TaskService::Handler TaskService::plain(void (TaskService::*fn)(const Req&, const Responder&)) {
+    return [fn](TaskService& s, const std::string& payload, const Responder& r) {
+        Req req;
+        if (parse(req, payload, r)) (s.*fn)(req, r);
+    };
+}
+
+const std::map<std::string, TaskService::Handler>& TaskService::methods() {
+    static const std::map<std::string, Handler> table = {
+        {"Create", plain(&TaskService::create)},
+        {"Start", on_task(&TaskService::start)},
+        {"Delete", on_task(&TaskService::remove)},
+        {"Exec", on_task(&TaskService::exec)},
+        {"State", on_task(&TaskService::state)},
+        {"Wait", on_task(&TaskService::wait)},
+        {"Kill", on_task(&TaskService::kill)},
+        {"Pids", on_task(&TaskService::pids)},
+        {"Pause", on_task(&TaskService::pause)},
+        {"Resume", on_task(&TaskService::resume)},
+        {"CloseIO", on_task(&TaskService::close_io)},
+        {"ResizePty", on_task(&TaskService::resize_pty)},
+        {"Update", on_task(&TaskService::update)},
+        {"Stats", on_task(&TaskService::stats)},
+        {"Connect", plain(&TaskService::connect)},
+        {"Shutdown", plain(&TaskService::shutdown)},
+    };
+    return table;
+}
+
 void TaskService::dispatch(const Call& call, const Responder& r) {
     if (call.service != "containerd.task.v2.Task" && call.service != "containerd.task.v3.Task") {
         r.error(ttrpc::kUnimplemented, "service " + call.service + ": not implemented");
         return;
     }
     const std::string& m = call.method;
-    const std::string& p = call.payload;
     if (cfg_.debug) std::fprintf(stderr, "level=debug msg=\"%s.%s\"\n", call.service.c_str(), m.c_str());
+    auto it = methods().find(m);
+    if (it == methods().end())
+        return r.error(ttrpc::kUnimplemented, "method " + call.service + "." + m + ": not implemented");
     try {
-        if (m == "Create") create(p, r);
-        else if (m == "Start") start(p, r);
-        else if (m == "Delete") remove(p, r);
-        else if (m == "Exec") exec(p, r);
-        else if (m == "State") state(p, r);
-        else if (m == "Wait") wait(p, r);
-        else if (m == "Kill") kill(p, r);
-        else if (m == "Pids") pids(p, r);
-        else if (m == "Pause") pause(p, r, true);
-        else if (m == "Resume") pause(p, r, false);
-        else if (m == "CloseIO") close_io(p, r);
-        else if (m == "ResizePty") resize_pty(p, r);
-        else if (m == "Update") update(p, r);
-        else if (m == "Stats") stats(p, r);
-        else if (m == "Connect") connect(p, r);
-        else if (m == "Shutdown") shutdown(p, r);
-        else r.error(ttrpc::kUnimplemented, "method " + call.service + "." + m + ": not implemented");
+        it->second(*this, call.payload, r);
     } catch (const Error& e) {
         // stderr is the bundle's log fifo: containerd copies it into its own log.
         std::fprintf(stderr, "level=error msg=\"%s: %s\"\n", m.c_str(), e.what());
@@ -162,9 +188,7 @@ void TaskService::launch(Container& c, Process& proc, const std::vector<std::str
     if (console) proc.io->attach_console(console->receive());
 }
 
-void TaskService::create(const std::string& p, const Responder& r) {
-    v2::CreateTaskRequest req;
-    if (!parse(req, p, r)) return;
+void TaskService::create(const v2::CreateTaskRequest& req, const Responder& r) {
     if (req.id().empty()) return r.error(ttrpc::kInvalidArgument, "id: must not be empty");
     if (containers_.count(req.id())) return r.error(ttrpc::kAlreadyExists, "container " + req.id() + ": already exists");
     struct stat st{};
@@ -232,11 +256,8 @@ void TaskService::create(const std::string& p, const Responder& r) {
     r.ok(resp);
 }
 
-void TaskService::start(const std::string& p, const Responder& r) {
-    v2::StartRequest req;
-    if (!parse(req, p, r)) return;
-    Container* c = find(req.id(), r);
-    if (!c) return;
+void TaskService::start(const v2::StartRequest& req, Container& task, const Responder& r) {
+    Container* c = &task;
     Process* proc = find_process(*c, req.exec_id(), r);
     if (!proc) return;
     if (proc->state != State::Created || (proc->exec_id.empty() && proc->pid == 0))
@@ -280,11 +301,8 @@ void TaskService::start(const std::string& p, const Responder& r) {
     r.ok(resp);
 }
 
-void TaskService::exec(const std::string& p, const Responder& r) {
-    v2::ExecProcessRequest req;
-    if (!parse(req, p, r)) return;
-    Container* c = find(req.id(), r);
-    if (!c) return;
+void TaskService::exec(const v2::ExecProcessRequest& req, Container& task, const Responder& r) {
+    Container* c = &task;
     if (req.exec_id().empty()) return r.error(ttrpc::kInvalidArgument, "exec_id: must not be empty");
     if (c->execs.count(req.exec_id()))
         return r.error(ttrpc::kAlreadyExists, "process " + req.exec_id() + ": already exists");
@@ -305,11 +323,8 @@ void TaskService::exec(const std::string& p, const Responder& r) {
     r.ok_empty();
 }
 
-void TaskService::state(const std::string& p, const Responder& r) {
-    v2::StateRequest req;
-    if (!parse(req, p, r)) return;
-    Container* c = find(req.id(), r);
-    if (!c) return;
+void TaskService::state(const v2::StateRequest& req, Container& task, const Responder& r) {
+    Container* c = &task;
     Process* proc = find_process(*c, req.exec_id(), r);
     if (!proc) return;
     v2::StateResponse resp;
@@ -330,11 +345,8 @@ void TaskService::state(const std::string& p, const Responder& r) {
     r.ok(resp);
 }
 
-void TaskService::wait(const std::string& p, const Responder& r) {
-    v2::WaitRequest req;
-    if (!parse(req, p, r)) return;
-    Container* c = find(req.id(), r);
-    if (!c) return;
+void TaskService::wait(const v2::WaitRequest& req, Container& task, const Responder& r) {
+    Container* c = &task;
     Process* proc = find_process(*c, req.exec_id(), r);
     if (!proc) return;
     if (proc->state != State::Stopped) {
@@ -347,11 +359,8 @@ void TaskService::wait(const std::string& p, const Responder& r) {
     r.ok(resp);
 }
 
-void TaskService::kill(const std::string& p, const Responder& r) {
-    v2::KillRequest req;
-    if (!parse(req, p, r)) return;
-    Container* c = find(req.id(), r);
-    if (!c) return;
+void TaskService::kill(const v2::KillRequest& req, Container& task, const Responder& r) {
+    Container* c = &task;
     Process* proc = find_process(*c, req.exec_id(), r);
     if (!proc) return;
     if (proc->state == State::Stopped || proc->pid == 0)
@@ -370,11 +379,8 @@ void TaskService::kill(const std::string& p, const Responder& r) {
     r.ok_empty();
 }
 
-void TaskService::remove(const std::string& p, const Responder& r) {
-    v2::DeleteRequest req;
-    if (!parse(req, p, r)) return;
-    Container* c = find(req.id(), r);
-    if (!c) return;
+void TaskService::remove(const v2::DeleteRequest& req, Container& task, const Responder& r) {
+    Container* c = &task;
     Process* proc = find_process(*c, req.exec_id(), r);
     if (!proc) return;
     if (proc->state == State::Running || proc->state == State::Paused)
@@ -417,11 +423,8 @@ void TaskService::remove(const std::string& p, const Responder& r) {
     r.ok(resp);
 }
 
-void TaskService::pids(const std::string& p, const Responder& r) {
-    v2::PidsRequest req;
-    if (!parse(req, p, r)) return;
-    Container* c = find(req.id(), r);
-    if (!c) return;
+void TaskService::pids(const v2::PidsRequest&, Container& task, const Responder& r) {
+    Container* c = &task;
     v2::PidsResponse resp;
     RunResult res = run_runtime(c->rc, {"ps", "--format", "json", c->id}, {}, true);
     auto j = nlohmann::json::parse(res.output, nullptr, false);
@@ -437,11 +440,12 @@ void TaskService::pids(const std::string& p, const Responder& r) {
     r.ok(resp);
 }
 
-void TaskService::pause(const std::string& p, const Responder& r, bool pause) {
-    v2::PauseRequest req;  // ResumeRequest has the same single field
-    if (!parse(req, p, r)) return;
-    Container* c = find(req.id(), r);
-    if (!c) return;
+void TaskService::pause(const v2::PauseRequest&, Container& task, const Responder& r) { set_paused(task, r, true); }
+
+void TaskService::resume(const v2::ResumeRequest&, Container& task, const Responder& r) { set_paused(task, r, false); }
+
+void TaskService::set_paused(Container& task, const Responder& r, bool pause) {
+    Container* c = &task;
     if (c->init.state != (pause ? State::Running : State::Paused))
         return r.error(ttrpc::kFailedPrecondition,
                        "container " + c->id + (pause ? ": not running" : ": not paused"));
@@ -460,22 +464,16 @@ void TaskService::pause(const std::string& p, const Responder& r, bool pause) {
     r.ok_empty();
 }
 
-void TaskService::close_io(const std::string& p, const Responder& r) {
-    v2::CloseIORequest req;
-    if (!parse(req, p, r)) return;
-    Container* c = find(req.id(), r);
-    if (!c) return;
+void TaskService::close_io(const v2::CloseIORequest& req, Container& task, const Responder& r) {
+    Container* c = &task;
     Process* proc = find_process(*c, req.exec_id(), r);
     if (!proc) return;
     if (req.stdin() && proc->io) proc->io->close_stdin();
     r.ok_empty();
 }
 
-void TaskService::resize_pty(const std::string& p, const Responder& r) {
-    v2::ResizePtyRequest req;
-    if (!parse(req, p, r)) return;
-    Container* c = find(req.id(), r);
-    if (!c) return;
+void TaskService::resize_pty(const v2::ResizePtyRequest& req, Container& task, const Responder& r) {
+    Container* c = &task;
     Process* proc = find_process(*c, req.exec_id(), r);
     if (!proc) return;
     if (!proc->io || !proc->io->resize(req.width(), req.height()))
@@ -483,11 +481,8 @@ void TaskService::resize_pty(const std::string& p, const Responder& r) {
     r.ok_empty();
 }
 
-void TaskService::update(const std::string& p, const Responder& r) {
-    v2::UpdateTaskRequest req;
-    if (!parse(req, p, r)) return;
-    Container* c = find(req.id(), r);
-    if (!c) return;
+void TaskService::update(const v2::UpdateTaskRequest& req, Container& task, const Responder& r) {
+    Container* c = &task;
     // containerd encodes runtime-spec types (LinuxResources) in an Any as JSON.
     std::string file = c->bundle + "/update-resources.json";
     {
@@ -500,11 +495,8 @@ void TaskService::update(const std::string& p, const Responder& r) {
     r.ok_empty();
 }
 
-void TaskService::stats(const std::string& p, const Responder& r) {
-    v2::StatsRequest req;
-    if (!parse(req, p, r)) return;
-    Container* c = find(req.id(), r);
-    if (!c) return;
+void TaskService::stats(const v2::StatsRequest&, Container& task, const Responder& r) {
+    Container* c = &task;
     if (c->init.pid <= 0 || c->init.state == State::Stopped)
         return r.error(ttrpc::kFailedPrecondition, "container " + c->id + ": not running");
     std::string text;
@@ -516,9 +508,7 @@ void TaskService::stats(const std::string& p, const Responder& r) {
     r.ok(resp);
 }
 
-void TaskService::connect(const std::string& p, const Responder& r) {
-    v2::ConnectRequest req;
-    if (!parse(req, p, r)) return;
+void TaskService::connect(const v2::ConnectRequest& req, const Responder& r) {
     v2::ConnectResponse resp;
     resp.set_shim_pid(uint32_t(::getpid()));
     if (auto it = containers_.find(req.id()); it != containers_.end())
@@ -526,9 +516,7 @@ void TaskService::connect(const std::string& p, const Responder& r) {
     r.ok(resp);
 }
 
-void TaskService::shutdown(const std::string& p, const Responder& r) {
-    v2::ShutdownRequest req;
-    if (!parse(req, p, r)) return;
+void TaskService::shutdown(const v2::ShutdownRequest&, const Responder& r) {
     r.ok_empty();
     // A shim shared by a pod's containers stays while any of them is left.
     if (containers_.empty() && cfg_.on_shutdown) loop_.after(std::chrono::milliseconds(0), cfg_.on_shutdown);

@@ -17,9 +17,12 @@
 #include "publisher.hpp"
 #include "runtime_cli.hpp"
 #include "rpc.hpp"
+#include "shim.pb.h"
 #include "ttrpc_frame.hpp"
 
 namespace husk::shim {
+
+namespace v2 = containerd::task::v2;
 
 struct ServiceConfig {
     std::string ns;               // containerd namespace
@@ -65,21 +68,32 @@ private:
     // The process has ended (or will never run): Stopped with `status`, its waiters answered.
     static void settle(Process& proc, uint32_t status);
 
-    void create(const std::string& p, const Responder& r);
-    void start(const std::string& p, const Responder& r);
-    void remove(const std::string& p, const Responder& r);
-    void exec(const std::string& p, const Responder& r);
-    void state(const std::string& p, const Responder& r);
-    void wait(const std::string& p, const Responder& r);
-    void kill(const std::string& p, const Responder& r);
-    void pids(const std::string& p, const Responder& r);
-    void pause(const std::string& p, const Responder& r, bool pause);
-    void close_io(const std::string& p, const Responder& r);
-    void resize_pty(const std::string& p, const Responder& r);
-    void update(const std::string& p, const Responder& r);
-    void stats(const std::string& p, const Responder& r);
-    void connect(const std::string& p, const Responder& r);
-    void shutdown(const std::string& p, const Responder& r);
+    // The Task methods, each after the one preamble (see methods()).
+    void create(const v2::CreateTaskRequest& req, const Responder& r);
+    void start(const v2::StartRequest& req, Container& c, const Responder& r);
+    void remove(const v2::DeleteRequest& req, Container& c, const Responder& r);
+    void exec(const v2::ExecProcessRequest& req, Container& c, const Responder& r);
+    void state(const v2::StateRequest& req, Container& c, const Responder& r);
+    void wait(const v2::WaitRequest& req, Container& c, const Responder& r);
+    void kill(const v2::KillRequest& req, Container& c, const Responder& r);
+    void pids(const v2::PidsRequest& req, Container& c, const Responder& r);
+    void pause(const v2::PauseRequest& req, Container& c, const Responder& r);
+    void resume(const v2::ResumeRequest& req, Container& c, const Responder& r);
+    void close_io(const v2::CloseIORequest& req, Container& c, const Responder& r);
+    void resize_pty(const v2::ResizePtyRequest& req, Container& c, const Responder& r);
+    void update(const v2::UpdateTaskRequest& req, Container& c, const Responder& r);
+    void stats(const v2::StatsRequest& req, Container& c, const Responder& r);
+    void connect(const v2::ConnectRequest& req, const Responder& r);
+    void shutdown(const v2::ShutdownRequest& req, const Responder& r);
+    void set_paused(Container& c, const Responder& r, bool pause);
+
+    // Method name -> handler: the request decoded and (for a task's methods) the task found.
+    using Handler = std::function<void(TaskService&, const std::string& payload, const Responder&)>;
+    static const std::map<std::string, Handler>& methods();
+    template <class Req>
+    static Handler on_task(void (TaskService::*fn)(const Req&, Container&, const Responder&));
+    template <class Req>
+    static Handler plain(void (TaskService::*fn)(const Req&, const Responder&));
 
     // Runs create/exec with stdio, console socket and pid file; fills pid and io or throws.
     void launch(Container& c, Process& proc, const std::vector<std::string>& args, const std::string& pid_file);
