@@ -31,15 +31,29 @@ UniqueFd connect(const std::string& path) {
     return s;
 }
 
-void send_fd(int sock, int fd, const std::string& data) {
-    std::string payload = data.empty() ? std::string(1, '\0') : data;
-    iovec iov{payload.data(), payload.size()};
+namespace {
+
+// A message of one buffer with room for one fd, as sendmsg and recvmsg take it.
+struct FdMessage {
+    FdMessage(void* data, size_t size) : iov{data, size} {
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof control;
+    }
+    FdMessage(const FdMessage&) = delete;  // msg points into it
+    FdMessage& operator=(const FdMessage&) = delete;
+    iovec iov;
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
     msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
+};
+
+}  // namespace
+
+void send_fd(int sock, int fd, const std::string& data) {
+    std::string payload = data.empty() ? std::string(1, '\0') : data;
+    FdMessage m(payload.data(), payload.size());
+    msghdr& msg = m.msg;
     cmsghdr* c = CMSG_FIRSTHDR(&msg);
     c->cmsg_level = SOL_SOCKET;
     c->cmsg_type = SCM_RIGHTS;
@@ -54,13 +68,8 @@ UniqueFd recv_fd(int sock, std::string* data) {
     // Not zero-filled: 64 KiB of memset faulted in 16 pages for messages of a few bytes.
     constexpr size_t kMax = 1 << 16;
     auto buf = std::make_unique_for_overwrite<char[]>(kMax);
-    iovec iov{buf.get(), kMax};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
+    FdMessage m(buf.get(), kMax);
+    msghdr& msg = m.msg;
     ssize_t n;
     while ((n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC)) < 0) {
         if (errno != EINTR) throw_errno("receive file descriptor");
