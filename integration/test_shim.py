@@ -293,7 +293,9 @@ def test_metrics_are_what_the_cgroup_files_say(ctd):
             if v1_files(dirs) == want:
                 break
         m = json.loads(r.stdout)
-        assert want["memory"]["total_inactive_file"] + want["memory"]["total_active_file"] >= 8 << 20, want
+        # The task wrote 8 MiB through the page cache; the kernel may already have reclaimed some
+        # of it (CI saw 7 MiB left), so any of it left shows the field is the cgroup's.
+        assert want["memory"]["total_inactive_file"] + want["memory"]["total_active_file"] >= 1 << 20, want
         assert any(e["op"] == "Write" and e["value"] >= 8 << 20 for e in want["blkio"]["io_service_bytes_recursive"])
         assert want["memory_oom_control"]["oom_kill_disable"] == 1
         got = {k: m.get(k, {}) for k in want}
