@@ -197,6 +197,77 @@ def test_a_pods_containers_share_one_shim(husk):
             os.unlink(paths[0])
 
 
+def _answer(c, stream, answers):
+    """The answer on stream, keeping the others that come first in answers."""
+    while stream not in answers:
+        got, code, msg, body = c.read_response()
+        answers[got] = (code, msg, decode(body))
+    return answers.pop(stream)
+
+
+def test_a_slow_hook_in_one_task_does_not_hold_up_the_others(husk, tmp_path):
+    """A pod-shared shim runs each task's runtime commands without blocking its loop: while one
+    task's create waits in a prestart hook, another task is created, started, asked for its state
+    and its pids; then the first create finishes, in order on its own stream."""
+    if not os.path.exists(SHIM):
+        pytest.skip(f"{SHIM} not built (meson -Dshim=true)")
+    sandbox = husk.new_id("pod")
+    ids = [sandbox, husk.new_id("ctr")]
+    fifo, hook_ran = str(tmp_path / "go"), str(tmp_path / "hook-ran")
+    os.mkfifo(fifo)
+
+    def annotate(cfg):
+        cfg.setdefault("annotations", {})["io.kubernetes.cri.sandbox-id"] = sandbox
+
+    def slow(cfg):
+        annotate(cfg)
+        cfg["hooks"] = {"prestart": [{"path": "/bin/sh", "args": ["sh", "-c", f"touch {hook_ran}; read x < {fifo}"]}]}
+    bundles = [husk.bundle(["sleep", "1000"], mutate=slow), husk.bundle(["sleep", "1000"], mutate=annotate)]
+    fake = f"/tmp/husk-proto-{sandbox}.sock"
+    paths = [_start(b, i, fake) for b, i in zip(bundles, ids)]
+    assert paths[0] == paths[1]
+    c = Client(paths[0], timeout=10)
+    shim_pid = c.call("Connect", message((1, sandbox)))[2][1][0]
+    answers = {}
+    try:
+        slow_create = c.send_request("Create", message((1, sandbox), (2, bundles[0])))
+        assert wait_for(lambda: os.path.exists(hook_ran), timeout=10)
+        code, msg, created = _answer(c, c.send_request("Create", message((1, ids[1]), (2, bundles[1]))), answers)
+        assert code == 0, msg
+        assert _answer(c, c.send_request("Start", message((1, ids[1]))), answers)[0] == 0
+        code, _, st = _answer(c, c.send_request("State", message((1, ids[1]))), answers)
+        assert code == 0 and st[4][0] == 2  # RUNNING
+        code, _, pids = _answer(c, c.send_request("Pids", message((1, ids[1]))), answers)
+        assert created[1][0] in [decode(p)[1][0] for p in pids.get(1, [])]
+        assert slow_create not in answers  # still in its hook
+        # A second Create of the id waiting in its hook is refused at once.
+        assert _answer(c, c.send_request("Create", message((1, sandbox), (2, bundles[0]))), answers)[0] == 6
+        with open(fifo, "w") as f:
+            f.write("go\n")
+        code, msg, _ = _answer(c, slow_create, answers)
+        assert code == 0, msg
+        for i in ids[::-1]:
+            if i == sandbox:
+                assert _answer(c, c.send_request("Start", message((1, i))), answers)[0] == 0
+            assert _answer(c, c.send_request("Kill", message((1, i), (3, 9))), answers)[0] == 0
+            assert _answer(c, c.send_request("Wait", message((1, i))), answers)[2][1][0] == 137
+            assert _answer(c, c.send_request("Delete", message((1, i))), answers)[0] == 0
+        assert _answer(c, c.send_request("Shutdown", message((1, sandbox))), answers)[0] == 0
+        assert wait_for(lambda: not os.path.exists(paths[0]), timeout=10)
+    finally:
+        c.close()
+        try:  # a hook still waiting is let go
+            os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        except OSError:
+            pass
+        if os.path.exists(f"/proc/{shim_pid}") and proc_state(shim_pid) != "Z":
+            os.kill(shim_pid, signal.SIGKILL)
+        for i in ids:
+            subprocess.run([HUSK, "--root", f"/run/containerd/husk/{NS}", "delete", "-f", i], capture_output=True)
+        if os.path.exists(paths[0]):
+            os.unlink(paths[0])
+
+
 def proc_state(pid):
     with open(f"/proc/{pid}/stat") as f:
         return f.read().rsplit(")", 1)[1].split()[0]

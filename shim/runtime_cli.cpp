@@ -54,50 +54,61 @@ off_t file_size(const std::string& path) {
 
 }  // namespace
 
-RunResult run_runtime(const RuntimeConfig& rc, const std::vector<std::string>& args, Stdio io, bool capture) {
-    RunResult res;
+RuntimeChild start_runtime(const RuntimeConfig& rc, const std::vector<std::string>& args, Stdio io,
+                           bool capture) {
+    RuntimeChild child;
     UniqueFd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
     int pipefd[2] = {-1, -1};
-    if (capture && ::pipe2(pipefd, O_CLOEXEC) != 0) {
-        res.status = 1;
-        res.error = std::string("pipe: ") + std::strerror(errno);
-        return res;
-    }
+    if (capture && ::pipe2(pipefd, O_CLOEXEC) != 0) throw_errno("pipe");
     UniqueFd rd(pipefd[0]), wr(pipefd[1]);
-    off_t log_start = rc.log.empty() ? 0 : file_size(rc.log);
-
+    child.log_start = rc.log.empty() ? 0 : file_size(rc.log);
     SpawnOptions opt;
     opt.fds = {{io.in >= 0 ? io.in : null.get(), 0},
                {capture ? wr.get() : (io.out >= 0 ? io.out : null.get()), 1},
                {io.err >= 0 ? io.err : null.get(), 2}};
-    pid_t pid;
-    try {
-        pid = spawn(runtime_argv(rc, args), opt);
-    } catch (const Error& e) {
-        res.status = 127;
-        res.error = e.what();
-        return res;
-    }
-    wr.reset();
-    if (capture) {
-        char buf[4096];
-        for (ssize_t n; (n = ::read(rd.get(), buf, sizeof buf)) != 0;) {
-            if (n < 0) {
-                if (errno == EINTR) continue;
-                break;
-            }
-            res.output.append(buf, size_t(n));
-        }
-    }
-    int st = 0;
-    while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-    }
-    res.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    child.pid = spawn(runtime_argv(rc, args), opt);
+    child.output = std::move(rd);
+    return child;
+}
+
+RunResult runtime_result(const RuntimeConfig& rc, const std::vector<std::string>& args, int wait_status,
+                         off_t log_start) {
+    RunResult res;
+    res.status = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : 128 + WTERMSIG(wait_status);
     if (res.status != 0) {
         res.error = rc.log.empty() ? std::string() : last_log_error(read_tail(rc.log, log_start));
         if (res.error.empty()) res.error = rc.binary + " " + (args.empty() ? "" : args[0]) +
                                            " failed with status " + std::to_string(res.status);
     }
+    return res;
+}
+
+RunResult run_runtime(const RuntimeConfig& rc, const std::vector<std::string>& args, Stdio io, bool capture) {
+    RuntimeChild child;
+    try {
+        child = start_runtime(rc, args, io, capture);
+    } catch (const Error& e) {
+        RunResult res;
+        res.status = 127;
+        res.error = e.what();
+        return res;
+    }
+    std::string output;
+    if (capture) {
+        char buf[4096];
+        for (ssize_t n; (n = ::read(child.output.get(), buf, sizeof buf)) != 0;) {
+            if (n < 0) {
+                if (errno == EINTR) continue;
+                break;
+            }
+            output.append(buf, size_t(n));
+        }
+    }
+    int st = 0;
+    while (::waitpid(child.pid, &st, 0) < 0 && errno == EINTR) {
+    }
+    RunResult res = runtime_result(rc, args, st, child.log_start);
+    res.output = std::move(output);
     return res;
 }
 

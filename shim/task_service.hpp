@@ -5,6 +5,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -15,6 +16,7 @@
 #include "oom_watch.hpp"
 #include "process_io.hpp"
 #include "publisher.hpp"
+#include "runtime_calls.hpp"
 #include "runtime_cli.hpp"
 #include "rpc.hpp"
 #include "shim.pb.h"
@@ -34,7 +36,7 @@ struct ServiceConfig {
 class TaskService {
 public:
     TaskService(EventLoop& loop, Publisher& pub, ServiceConfig cfg)
-        : loop_(loop), pub_(pub), cfg_(std::move(cfg)) {}
+        : loop_(loop), pub_(pub), cfg_(std::move(cfg)), calls_(loop) {}
     void dispatch(const Call& call, const Responder& r);
     // From the reaper: a child of the shim ended with a waitpid status.
     void on_exit(pid_t pid, int wait_status);
@@ -53,6 +55,21 @@ private:
         std::string spec;  // exec: the runtime-spec Process JSON
         std::unique_ptr<ProcessIo> io;
         std::vector<Responder> waiters;
+        bool launching = false;  // its create or exec command is running
+    };
+    struct Container;
+    // One runtime command and what to do with its result, on the loop, once it has ended.
+    struct Step {
+        std::vector<std::string> args;  // empty: nothing to run (the step answered already)
+        Stdio io;
+        bool capture = false;
+        std::function<void(Container&, RunResult&)> then;
+    };
+    // Makes a task's next step when its turn comes (throwing answers the call with the error).
+    using Op = std::function<Step(Container&)>;
+    struct Queued {
+        Responder r;
+        Op op;
     };
     struct Container {
         std::string id, bundle;
@@ -63,6 +80,10 @@ private:
         Process init;
         std::map<std::string, std::unique_ptr<Process>> execs;
         std::unique_ptr<OomWatch> oom;
+        // A task's runtime commands run one at a time, in the order asked, as runc's shim
+        // holds a task's lock around each; other tasks' commands and calls go on meanwhile.
+        std::deque<Queued> queue;
+        bool busy = false;
     };
 
     // The process has ended (or will never run): Stopped with `status`, its waiters answered.
@@ -95,8 +116,22 @@ private:
     template <class Req>
     static Handler plain(void (TaskService::*fn)(const Req&, const Responder&));
 
-    // Runs create/exec with stdio, console socket and pid file; fills pid and io or throws.
-    void launch(Container& c, Process& proc, const std::vector<std::string>& args, const std::string& pid_file);
+    // Queues op on c (first: ahead of the others, for a step that finishes one already run).
+    void enqueue(Container& c, const Responder& r, Op op, bool first = false);
+    void run_next(const std::string& id);
+    // The container leaves the shim: calls still queued for it are answered "not found".
+    void erase(std::string id);
+    // The create or exec command for proc with stdio, console socket and pid file; once it has
+    // run, `started` gets proc with its pid and io, or `failed` the error.
+    Step launch(Container& c, Process& proc, std::vector<std::string> args, const std::string& pid_file,
+                std::function<void(Container&, Process&)> started,
+                std::function<void(Container&, Process&, const std::string& error)> failed);
+    // After a failed create: `delete --force`, unmount, leave the shim, answer r with error.
+    void undo_create(Container& c, const Responder& r, const std::string& error);
+    // An exit that came while proc's create, exec or start command ran, now published.
+    void claim_early_exit(Container& c, Process& proc);
+    // proc ended with a waitpid status: settled and its TaskExit published.
+    void exited(Container& c, Process& proc, pid_t pid, int wait_status);
     Container* find(const std::string& id, const Responder& r);
     Process* find_process(Container& c, const std::string& exec_id, const Responder& r);
 
@@ -104,6 +139,10 @@ private:
     Publisher& pub_;
     ServiceConfig cfg_;
     std::map<std::string, std::unique_ptr<Container>> containers_;
+    RuntimeCalls calls_;
+    // Exits of children the shim did not know while a runtime command was running: a process
+    // that create or exec started may end before the command does and its pid file is read.
+    std::map<pid_t, int> early_exits_;
 };
 
 }  // namespace husk::shim
