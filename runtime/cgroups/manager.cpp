@@ -211,7 +211,7 @@ void Manager::make_dirs(std::vector<std::string>& made) {
 }
 
 void Manager::apply(const spec::Resources& r, bool initial) {
-    validate(r);
+    if (!initial) validate(r);
     // As runc: systemd first, which would otherwise undo the cgroupfs writes when it next
     // applies the unit's settings (a daemon-reload), then the exact values through cgroupfs.
     if (uses_systemd() && !initial) {

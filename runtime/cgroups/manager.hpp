@@ -71,10 +71,12 @@ public:
     void start_unit(pid_t pid, const spec::Resources* resources,
                     const std::map<std::string, std::string>& annotations, const std::string& description,
                     const std::function<void(const nlohmann::json&)>& record = {});
-    // Validates and writes linux.resources into every controller it needs. `initial` (create)
-    // also sets the device rules; `husk update` leaves them as they are. A resource the host
-    // cannot apply is an error naming the field; nothing is skipped silently. With the systemd
-    // driver an update (not `initial`) sets the unit's properties first.
+    // Writes linux.resources into every controller it needs. `initial` (create, whose one
+    // validation pass, container::validate, has checked the whole config before any side
+    // effect) also sets the device rules; `husk update` validates here first and leaves the
+    // device rules as they are. A resource the host cannot apply is an error naming the field;
+    // nothing is skipped silently. With the systemd driver an update (not `initial`) sets the
+    // unit's properties first.
     void apply(const spec::Resources& resources, bool initial = true);
     // runc's events "data" object: cpu, memory, pids, blkio, hugetlb ... from the cgroup files.
     nlohmann::json stats() const;

@@ -11,6 +11,7 @@
 #include "common/error.hpp"
 #include "exec_stub_image.hpp"
 #include "common/proc.hpp"
+#include "runtime/exec_stub/sync_msg.hpp"
 
 #ifndef MFD_EXEC
 #define MFD_EXEC 0x0010U
@@ -108,7 +109,7 @@ int exec(const Stub& stub, const std::string& path, const std::vector<std::strin
 }
 
 int reported_errno(const std::string& msg) {
-    if (msg.size() < 2 || msg[0] != 'X') return 0;
+    if (msg.size() < 2 || msg[0] != static_cast<char>(sync::Msg::ExecFailed)) return 0;
     return std::atoi(msg.c_str() + 1);
 }
 

@@ -11,7 +11,7 @@
 //   s<fifo>,<sync>  wait for `husk start` here, not in husk's image, so that start, which
 //                 waits for the program's execve, waits for one exec rather than two: until
 //                 <fifo> (exec.fifo's read end) is readable or hung up, read its byte; <sync>
-//                 (the socket to husk create) must first say 'C' (recorded in state.json) or
+//                 (the socket to husk create) must first say Recorded (state.json is written) or
 //                 stay silent: it closing or saying anything else means create died, and this
 //                 exits 1 (init.cpp's wait_for_start, for when startContainer hooks must run
 //                 in husk's image after the wait). <sync> is closed after the wait.
@@ -23,6 +23,8 @@
 //                 effective set (CAP_DAC_OVERRIDE runs a file whose x bits are another user's),
 //                 and the program starts with what it would have had from husk directly.
 // Anything else (say, run as a script's interpreter through /proc/self/exe) exits 127.
+
+#include "sync_msg.hpp"
 
 namespace {
 
@@ -128,7 +130,7 @@ bool wait_for_start(long fifo, long sync) {
         char c = 0;
         long got = sys(kRecvfrom, sync, reinterpret_cast<long>(&c), 1, kMsgDontwait, 0, 0);
         if (got == -kEagain || got == -kEintr) continue;
-        if (got != 1 || c != 'C') return false;
+        if (got != 1 || c != static_cast<char>(husk::sync::Msg::Recorded)) return false;
         n = 1;
     }
     sys(kClose, sync);
@@ -190,7 +192,7 @@ extern "C" [[noreturn]] void husk_exec_main(long* sp) {
     if (i + 2 >= argc) exit_group(127);  // no "--", PATH or ARGV0
     long err = -sys(kExecve, reinterpret_cast<long>(argv[i + 1]), reinterpret_cast<long>(argv + i + 2),
                     reinterpret_cast<long>(envp));
-    char msg[24] = {'X'};
+    char msg[24] = {static_cast<char>(husk::sync::Msg::ExecFailed)};
     long n = 1;
     char digits[12];
     long d = 0;

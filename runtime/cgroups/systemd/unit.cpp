@@ -44,7 +44,7 @@ systemd::Client& Manager::client() {
 void Manager::start_unit(pid_t pid, const spec::Resources* r, const std::map<std::string, std::string>& annotations,
                          const std::string& description, const std::function<void(const nlohmann::json&)>& record) {
     using dbus::Value;
-    if (r) validate(*r);  // before systemd is asked anything
+    // create's container::validate has checked r before anything was asked of systemd.
     systemd::Host host;
     host.v2 = layout_ == Layout::V2;
     // Rootless, device rules are left out (as runc): the user may not load a device program,
