@@ -189,12 +189,17 @@ def test_a_pods_containers_share_one_shim(husk):
         assert wait_for(lambda: not os.path.exists(paths[0]), timeout=10)
     finally:
         c.close()
-        if os.path.exists(f"/proc/{shim_pid}") and proc_state(shim_pid) != "Z":
-            os.kill(shim_pid, signal.SIGKILL)
-        for i in ids:
-            subprocess.run([HUSK, "--root", f"/run/containerd/husk/{NS}", "delete", "-f", i], capture_output=True)
-        if os.path.exists(paths[0]):
-            os.unlink(paths[0])
+        _end_pod_shim(shim_pid, ids, paths[0])
+
+
+def _end_pod_shim(shim_pid, ids, path):
+    """What a pod test leaves, gone: the shim it started, the tasks and the socket."""
+    if os.path.exists(f"/proc/{shim_pid}") and proc_state(shim_pid) != "Z":
+        os.kill(shim_pid, signal.SIGKILL)
+    for i in ids:
+        subprocess.run([HUSK, "--root", f"/run/containerd/husk/{NS}", "delete", "-f", i], capture_output=True)
+    if os.path.exists(path):
+        os.unlink(path)
 
 
 def _answer(c, stream, answers):
@@ -260,12 +265,7 @@ def test_a_slow_hook_in_one_task_does_not_hold_up_the_others(husk, tmp_path):
             os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
         except OSError:
             pass
-        if os.path.exists(f"/proc/{shim_pid}") and proc_state(shim_pid) != "Z":
-            os.kill(shim_pid, signal.SIGKILL)
-        for i in ids:
-            subprocess.run([HUSK, "--root", f"/run/containerd/husk/{NS}", "delete", "-f", i], capture_output=True)
-        if os.path.exists(paths[0]):
-            os.unlink(paths[0])
+        _end_pod_shim(shim_pid, ids, paths[0])
 
 
 def proc_state(pid):
