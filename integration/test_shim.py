@@ -392,8 +392,10 @@ def test_events_are_published_in_order(ctd):
         assert name in d, f"{name} missing from {d}"
     assert d.index("/tasks/paused") < d.index("/tasks/resumed") < d.index("/tasks/exec-added") < \
         d.index("/tasks/exec-started")
-    # One exit for the exec, one for the task.
+    # One exit for the exec, after its start even when it ends before `husk exec` does, and one
+    # for the task.
     assert d.count("/tasks/exit") == 2, d
+    assert d.index("/tasks/exec-started") < d.index("/tasks/exit"), d
 
 
 def test_killed_shim_is_cleaned_up_by_containerd(ctd):
