@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import HUSK, REPO, wait_for
+from conftest import HUSK, REPO, read_config, wait_for, write_config
 from ttrpc_client import Client, decode, message
 
 SHIM = os.environ.get("HUSK_SHIM", os.path.join(REPO, "build", "shim", "containerd-shim-husk-v2"))
@@ -92,6 +92,25 @@ def test_bad_input_gets_grpc_codes_and_the_shim_stays_up(shim):
     assert c.call("Start", message((1, cid)))[0] == 9
     assert c.call("Delete", message((1, cid)))[0] == 9
     assert c.call("Pause", message((1, "other-id")))[0] == 5
+    assert os.path.exists(f"/proc/{shim_pid}")
+
+
+def test_a_failed_create_is_answered_with_the_runtimes_error_and_leaves_nothing(shim):
+    c, bundle, cid, _, shim_pid = shim
+    cfg = read_config(bundle)
+    good = json.loads(json.dumps(cfg))
+    cfg["process"]["args"] = []
+    write_config(bundle, cfg)
+    code, msg, _ = create(c, cid, bundle)
+    assert code == 2 and "process.args" in msg, (code, msg)
+    assert c.call("State", message((1, cid)))[0] == 5
+    assert not os.path.exists(f"/run/containerd/husk/{NS}/{cid}")
+    # The id is free again, and the shim still serves.
+    write_config(bundle, good)
+    code, msg, _ = create(c, cid, bundle)
+    assert code == 0, msg
+    code, msg, _ = c.call("Delete", message((1, cid)))
+    assert code == 0, msg
     assert os.path.exists(f"/proc/{shim_pid}")
 
 

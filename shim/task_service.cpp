@@ -53,6 +53,13 @@ bool parse(M& m, const std::string& payload, const Responder& r) {
     return false;
 }
 
+// A call's failure: logged to stderr, the bundle's log fifo that containerd copies into its own
+// log, and answered.
+void fail(const Responder& r, const char* method, const std::string& error) {
+    std::fprintf(stderr, "level=error msg=\"%s: %s\"\n", method, error.c_str());
+    r.error(ttrpc::kUnknown, error);
+}
+
 std::string read_pid_file(const std::string& path) {
     std::ifstream f(path);
     std::string s;
@@ -143,9 +150,7 @@ void TaskService::dispatch(const Call& call, const Responder& r) {
     try {
         it->second(*this, call.payload, r);
     } catch (const Error& e) {
-        // stderr is the bundle's log fifo: containerd copies it into its own log.
-        std::fprintf(stderr, "level=error msg=\"%s: %s\"\n", m.c_str(), e.what());
-        r.error(ttrpc::kUnknown, e.what());
+        fail(r, m.c_str(), e.what());
     }
 }
 
@@ -164,11 +169,11 @@ TaskService::Process* TaskService::find_process(Container& c, const std::string&
     return nullptr;
 }
 
-void TaskService::enqueue(Container& c, const Responder& r, Op op, bool first) {
+void TaskService::enqueue(Container& c, const Responder& r, const char* method, Op op, bool first) {
     if (first)
-        c.queue.push_front(Queued{r, std::move(op)});
+        c.queue.push_front(Queued{r, method, std::move(op)});
     else
-        c.queue.push_back(Queued{r, std::move(op)});
+        c.queue.push_back(Queued{r, method, std::move(op)});
     run_next(c.id);
 }
 
@@ -184,20 +189,18 @@ void TaskService::run_next(const std::string& id) {
         try {
             step = q.op(c);
         } catch (const Error& e) {
-            std::fprintf(stderr, "level=error msg=\"%s\"\n", e.what());
-            q.r.error(ttrpc::kUnknown, e.what());
+            fail(q.r, q.method, e.what());
             continue;
         }
         if (step.args.empty()) continue;
         c.busy = true;
         calls_.run(c.rc, std::move(step.args), step.io, step.capture,
-                   [this, id, r = q.r, then = std::move(step.then)](RunResult& res) {
+                   [this, id, r = q.r, method = q.method, then = std::move(step.then)](RunResult& res) {
                        if (auto it = containers_.find(id); it != containers_.end()) {
                            try {
                                then(*it->second, res);
                            } catch (const Error& e) {
-                               std::fprintf(stderr, "level=error msg=\"%s\"\n", e.what());
-                               r.error(ttrpc::kUnknown, e.what());
+                               fail(r, method, e.what());
                            }
                        }
                        if (!calls_.busy()) early_exits_.clear();
@@ -313,7 +316,7 @@ void TaskService::create(const v2::CreateTaskRequest& req, const Responder& r) {
         resp.set_pid(uint32_t(init.pid));
         r.ok(resp);
     };
-    enqueue(c, r, [this, created, r](Container& c) -> Step {
+    enqueue(c, r, "Create", [this, created, r](Container& c) -> Step {
         std::vector<std::string> args{"create", "--bundle", c.bundle};
         if (c.no_pivot) args.push_back("--no-pivot");
         args.push_back(c.id);
@@ -330,13 +333,12 @@ void TaskService::create(const v2::CreateTaskRequest& req, const Responder& r) {
 void TaskService::undo_create(Container& c, const Responder& r, const std::string& error) {
     // A failed create leaves nothing: the runtime deletes what it made, the rootfs is unmounted,
     // and the container leaves the shim before the error is answered.
-    std::fprintf(stderr, "level=error msg=\"Create: %s\"\n", error.c_str());
-    enqueue(c, r, [this, r, error](Container& c) {
+    enqueue(c, r, "Create", [this, r, error](Container& c) {
         Step step{{"delete", "--force", c.id}, {}, false, {}};
         step.then = [this, r, error](Container& c, RunResult&) {
             if (c.mounted) unmount_all(c.bundle + "/rootfs");
             erase(c.id);
-            r.error(ttrpc::kUnknown, error);
+            fail(r, "Create", error);
         };
         return step;
     }, true);
@@ -365,7 +367,7 @@ void TaskService::exec(const v2::ExecProcessRequest& req, Container& task, const
 }
 
 void TaskService::start(const v2::StartRequest& req, Container& task, const Responder& r) {
-    enqueue(task, r, [this, req, r](Container& c) -> Step {
+    enqueue(task, r, "Start", [this, req, r](Container& c) -> Step {
         Process* proc = find_process(c, req.exec_id(), r);
         if (!proc) return {};
         if (proc->state != State::Created || proc->launching || (proc->exec_id.empty() && proc->pid == 0)) {
@@ -389,8 +391,7 @@ void TaskService::start(const v2::StartRequest& req, Container& task, const Resp
                     resp.set_pid(uint32_t(c.init.pid));
                     r.ok(resp);
                 } else {
-                    std::fprintf(stderr, "level=error msg=\"Start: %s\"\n", res.error.c_str());
-                    r.error(ttrpc::kUnknown, res.error);
+                    fail(r, "Start", res.error);
                 }
                 claim_early_exit(c, c.init);
             };
@@ -419,8 +420,7 @@ void TaskService::start(const v2::StartRequest& req, Container& task, const Resp
             // containerd waits on the exec before starting it and, when Start fails, kills and
             // waits again before it returns the error: the exec must end here, never having run.
             settle(proc, kNeverRan);
-            std::fprintf(stderr, "level=error msg=\"Start: %s\"\n", error.c_str());
-            r.error(ttrpc::kUnknown, error);
+            fail(r, "Start", error);
         };
         return launch(c, *proc, {"exec", "--process", spec_file, "--detach", c.id},
                       c.bundle + "/exec-" + proc->exec_id + ".pid", started, failed);
@@ -472,7 +472,7 @@ void TaskService::kill(const v2::KillRequest& req, Container& task, const Respon
         if (::kill(proc->pid, int(req.signal())) != 0) throw_errno("kill " + std::to_string(proc->pid));
         return r.ok_empty();
     }
-    enqueue(task, r, [req, r](Container& c) -> Step {
+    enqueue(task, r, "Kill", [req, r](Container& c) -> Step {
         if (c.init.state == State::Stopped || c.init.pid == 0) {
             r.error(ttrpc::kNotFound, "process " + c.id + ": already finished");
             return {};
@@ -508,7 +508,7 @@ void TaskService::remove(const v2::DeleteRequest& req, Container& task, const Re
         task.execs.erase(req.exec_id());
         return r.ok(resp);
     }
-    enqueue(task, r, [this, r, refuse](Container& c) -> Step {
+    enqueue(task, r, "Delete", [this, r, refuse](Container& c) -> Step {
         if (refuse(c, c.init)) return {};
         // A created task that the runtime kills here never ran: no TaskExit for it, as before
         // (its exit waits with those of launches, and goes with the container).
@@ -552,7 +552,7 @@ void TaskService::remove(const v2::DeleteRequest& req, Container& task, const Re
 }
 
 void TaskService::pids(const v2::PidsRequest&, Container& task, const Responder& r) {
-    enqueue(task, r, [r](Container& c) {
+    enqueue(task, r, "Pids", [r](Container& c) {
         Step step{{"ps", "--format", "json", c.id}, {}, true, {}};
         step.then = [r](Container& c, RunResult& res) {
             v2::PidsResponse resp;
@@ -577,7 +577,7 @@ void TaskService::pause(const v2::PauseRequest&, Container& task, const Responde
 void TaskService::resume(const v2::ResumeRequest&, Container& task, const Responder& r) { set_paused(task, r, false); }
 
 void TaskService::set_paused(Container& task, const Responder& r, bool pause) {
-    enqueue(task, r, [this, r, pause](Container& c) -> Step {
+    enqueue(task, r, pause ? "Pause" : "Resume", [this, r, pause](Container& c) -> Step {
         if (c.init.state != (pause ? State::Running : State::Paused)) {
             r.error(ttrpc::kFailedPrecondition, "container " + c.id + (pause ? ": not running" : ": not paused"));
             return {};
@@ -620,7 +620,7 @@ void TaskService::resize_pty(const v2::ResizePtyRequest& req, Container& task, c
 }
 
 void TaskService::update(const v2::UpdateTaskRequest& req, Container& task, const Responder& r) {
-    enqueue(task, r, [req, r](Container& c) {
+    enqueue(task, r, "Update", [req, r](Container& c) {
         // containerd encodes runtime-spec types (LinuxResources) in an Any as JSON.
         std::string file = c.bundle + "/update-resources.json";
         fs::write_file(file, req.resources().value());

@@ -69,6 +69,7 @@ private:
     using Op = std::function<Step(Container&)>;
     struct Queued {
         Responder r;
+        const char* method;  // for the log
         Op op;
     };
     struct Container {
@@ -117,7 +118,7 @@ private:
     static Handler plain(void (TaskService::*fn)(const Req&, const Responder&));
 
     // Queues op on c (first: ahead of the others, for a step that finishes one already run).
-    void enqueue(Container& c, const Responder& r, Op op, bool first = false);
+    void enqueue(Container& c, const Responder& r, const char* method, Op op, bool first = false);
     void run_next(const std::string& id);
     // The container leaves the shim: calls still queued for it are answered "not found".
     void erase(std::string id);
