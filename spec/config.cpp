@@ -580,6 +580,11 @@ std::string path_of_failure(const std::string& text) {
     return path;
 }
 
+// Objects whose keys are data (names, files), not fields: their keys keep their case.
+bool is_map_field(std::string_view k) {
+    return k == "annotations" || k == "sysctl" || k == "unified" || k == "netDevices" || k == "rdma";
+}
+
 // Go's decoder (runc's) fills a field from every key that names it in any case, in document
 // order, merging objects: a config edited with `jq '.linux.resources.CPU |= ...'` adds to
 // "cpu". nlohmann's objects are sorted, so the order is taken as the spec's spelling (lower
@@ -592,12 +597,24 @@ void merge_into(json& base, json&& over) {
     for (auto& [k, v] : over.items()) merge_into(base[k], std::move(v));
 }
 
+// Two keys of one object that differ only in case: rare, and found without allocating (every
+// create parses config.json, and this runs over all of it).
+bool has_case_twins(const json& j) {
+    for (auto a = j.begin(); a != j.end(); ++a)
+        for (auto b = std::next(a); b != j.end(); ++b)
+            if (equal_ignoring_case(a.key(), b.key())) return true;
+    return false;
+}
+
 void fold_key_case(json& j) {
     if (j.is_array()) {
         for (auto& e : j) fold_key_case(e);
         return;
     }
     if (!j.is_object()) return;
+    for (auto& [k, v] : j.items())
+        if ((v.is_object() || v.is_array()) && !is_map_field(k)) fold_key_case(v);
+    if (!has_case_twins(j)) return;
     std::map<std::string, std::vector<std::string>> groups;
     for (auto& [k, v] : j.items()) {
         std::string low = k;
@@ -612,10 +629,9 @@ void fold_key_case(json& j) {
             merge_into(j[base], std::move(j[keys[i]]));
             j.erase(keys[i]);
         }
+        // The merged halves were folded apart; together they may hold twins again.
+        if (!is_map_field(base)) fold_key_case(j[base]);
     }
-    static const std::set<std::string> kMaps = {"annotations", "sysctl", "unified", "netDevices", "rdma"};
-    for (auto& [k, v] : j.items())
-        if (!kMaps.count(k)) fold_key_case(v);
 }
 
 json parse_json(const std::string& text, const char* what) {
