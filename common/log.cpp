@@ -61,7 +61,9 @@ std::string quoted(const std::string& s) {
 
 std::string format_line(Format format, const std::string& time, const char* level, const std::string& msg) {
     if (format == Format::Json) {
-        nlohmann::ordered_json j;
+        // A plain (sorted) json: its keys sort as runc writes them, level, msg, time, and the
+        // shim, which logs through here too, links no second serializer for ordered_json.
+        nlohmann::json j;
         j["level"] = level;
         j["msg"] = msg;
         j["time"] = time;

@@ -1,10 +1,10 @@
 #include "shim_options.hpp"
 
 #include <cstdlib>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "common/fs.hpp"
 #include "runc_options.pb.h"
 #include "runtime_options.pb.h"
 
@@ -77,10 +77,7 @@ ShimOptions options_from_any(const std::string& type_url, const std::string& val
         if (ro.ParseFromString(value)) {
             std::string text = ro.config_body();
             if (text.empty() && !ro.config_path().empty()) {
-                std::ifstream f(ro.config_path());
-                std::stringstream ss;
-                ss << f.rdbuf();
-                text = ss.str();
+                fs::try_read_file(ro.config_path(), text);
             }
             apply_config_text(o, text);
         }
@@ -90,16 +87,15 @@ ShimOptions options_from_any(const std::string& type_url, const std::string& val
 
 void save_options(const std::string& bundle, const ShimOptions& o) {
     nlohmann::json j{{"binary", o.binary}, {"root", o.root}, {"systemd_cgroup", o.systemd_cgroup}};
-    std::ofstream(bundle + kFile, std::ios::trunc) << j.dump() << "\n";
+    fs::write_file(bundle + kFile, j.dump() + "\n");
 }
 
 ShimOptions load_options(const std::string& bundle, const std::string& default_binary) {
     ShimOptions o;
     o.binary = default_binary;
-    std::ifstream f(bundle + kFile);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    auto j = nlohmann::json::parse(ss.str(), nullptr, false);
+    std::string text;
+    fs::try_read_file(bundle + kFile, text);
+    auto j = nlohmann::json::parse(text, nullptr, false);
     if (j.is_object()) {
         o.binary = j.value("binary", default_binary);
         o.root = j.value("root", "");

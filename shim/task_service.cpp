@@ -11,7 +11,6 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -60,11 +59,12 @@ void fail(const Responder& r, const char* method, const std::string& error) {
     r.error(ttrpc::kUnknown, error);
 }
 
+// Files are read and written with plain system calls here: a stream's 8 KiB buffer on the heap
+// would stay in every shim's memory.
 std::string read_pid_file(const std::string& path) {
-    std::ifstream f(path);
     std::string s;
-    std::getline(f, s);
-    return s;
+    fs::try_read_file(path, s);
+    return s.substr(0, s.find('\n'));
 }
 
 // A listening socket for the runtime's --console-socket in a private directory.
@@ -398,11 +398,7 @@ void TaskService::start(const v2::StartRequest& req, Container& task, const Resp
             return step;
         }
         std::string spec_file = c.bundle + "/exec-" + proc->exec_id + ".json";
-        {
-            std::ofstream f(spec_file, std::ios::trunc);
-            f << proc->spec;
-            if (!f) throw Error("write " + spec_file + ": failed");
-        }
+        fs::write_file(spec_file, proc->spec);
         auto started = [this, r, spec_file](Container& c, Process& proc) {
             ::unlink(spec_file.c_str());
             proc.state = State::Running;

@@ -5,8 +5,8 @@
 #include <sys/types.h>
 #include <time.h>
 
-#include <deque>
 #include <functional>
+#include <list>
 #include <map>
 #include <memory>
 #include <string>
@@ -83,7 +83,7 @@ private:
         std::unique_ptr<OomWatch> oom;
         // A task's runtime commands run one at a time, in the order asked, as runc's shim
         // holds a task's lock around each; other tasks' commands and calls go on meanwhile.
-        std::deque<Queued> queue;
+        std::list<Queued> queue;  // a list: nothing allocated while empty
         bool busy = false;
     };
 
